@@ -1,0 +1,47 @@
+"""claims: a model of Xen's NUMA buddy heap and its memory claims, exact to the MFN.
+
+The hypervisor face is :class:`claims.Xen`; ready-made hosts are in
+:mod:`claims.hosts`.
+"""
+
+from __future__ import annotations
+
+from . import hosts
+from .constants import (
+    INVALID_DIRTY_IDX,
+    MEMF_bits,
+    MEMF_exact_node,
+    MEMF_get_node,
+    MEMF_keep_scrub,
+    MEMF_no_dma,
+    MEMF_no_owner,
+    MEMF_no_refcount,
+    MEMF_no_scrub,
+    MEMF_node,
+    NUMA_NO_NODE,
+)
+from .domain import Domain
+from .errors import InvariantError
+from .events import Event, EventLog
+from .xen import Xen
+
+__all__ = [
+    "Xen",
+    "Domain",
+    "Event",
+    "EventLog",
+    "InvariantError",
+    "hosts",
+    "INVALID_DIRTY_IDX",
+    "MEMF_bits",
+    "MEMF_exact_node",
+    "MEMF_get_node",
+    "MEMF_keep_scrub",
+    "MEMF_no_dma",
+    "MEMF_no_owner",
+    "MEMF_no_refcount",
+    "MEMF_no_scrub",
+    "MEMF_node",
+    "NUMA_NO_NODE",
+]
+__version__ = "0.1.0"

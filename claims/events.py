@@ -1,0 +1,55 @@
+"""Events: every state change of a host is recorded as one event.
+
+An event says what was asked (``op`` and ``args``), what happened (``result``)
+and the details views need to explain it (``info``: MFNs, nodes, redeemed
+claims, counters after the step).  Views replay and explain events; they never
+recompute what the model decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """One state change (or one attempt that returned a failure)."""
+
+    seq: int
+    op: str
+    args: dict[str, Any]
+    result: Any
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
+        extra = "".join(f" {k}={v!r}" for k, v in self.info.items() if k != "counters")
+        return f"#{self.seq} {self.op}({args}) -> {self.result!r}{extra}"
+
+
+class EventLog:
+    """The ordered list of a host's events."""
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+
+    def record(self, op: str, args: dict[str, Any], result: Any, **info: Any) -> Event:
+        ev = Event(len(self._events), op, args, result, info)
+        self._events.append(ev)
+        return ev
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __getitem__(self, i: int) -> Event:
+        return self._events[i]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._events)
+
+    def since(self, seq: int) -> list[Event]:
+        return self._events[seq:]
+
+    def last(self) -> Event | None:
+        return self._events[-1] if self._events else None

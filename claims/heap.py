@@ -1,0 +1,856 @@
+"""The NUMA buddy heap of ``xen/common/page_alloc.c``, MFN for MFN.
+
+Page state is sparse: free memory is a dict of free buddy heads, allocated
+memory a dict of allocated blocks, and per-page bits (``PGC_need_scrub``,
+offlining) are runs or small dicts.  Memory and time grow with the number of
+free blocks and of touched pages, never with the host's page count.
+
+Section references are to ``page-allocator.md`` (PA) and ``claims-v7.md`` (CV).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+from .constants import (
+    BITS_PER_LONG,
+    INVALID_DIRTY_IDX,
+    MAX_NUMNODES_X86,
+    MAX_ORDER_X86,
+    MEMF_ALL,
+    MEMF_exact_node,
+    MEMF_get_node,
+    MEMF_keep_scrub,
+    MEMF_no_scrub,
+    MEMZONE_XEN,
+    NR_ZONES_X86,
+    NUMA_NO_NODE,
+    PAGE_SHIFT,
+)
+from .domain import Domain
+from .errors import InvariantError
+from .events import EventLog
+from .rangeset import RangeSet
+from .validate import check_int, check_order
+
+if TYPE_CHECKING:
+    from .rules import RuleSet
+
+NodeRange = Union[range, tuple[int, int]]
+NodeSpec = Union[NodeRange, Sequence[NodeRange]]
+
+# per-page state bits kept sparsely (PGC_state offlining/offlined, PGC_broken)
+PG_OFFLINING = 1
+PG_OFFLINED = 2
+PG_BROKEN = 4
+
+
+class FreeBlock:
+    """A free buddy head: ``PFN_ORDER``, its node and ``u.free.first_dirty``."""
+
+    __slots__ = ("order", "node", "first_dirty")
+
+    def __init__(self, order: int, node: int, first_dirty: int) -> None:
+        self.order = order
+        self.node = node
+        self.first_dirty = first_dirty
+
+    def __repr__(self) -> str:
+        fd = "clean" if self.first_dirty == INVALID_DIRTY_IDX else f"first_dirty={self.first_dirty}"
+        return f"FreeBlock(order={self.order}, node={self.node}, {fd})"
+
+
+class InUse:
+    """An allocated, naturally aligned block of pages (``PGC_state_inuse``).
+
+    ``seq`` orders the owner's page list (``d->page_list``); split parts of a
+    block keep their ``seq`` so that the list order survives partial frees.
+    """
+
+    __slots__ = ("order", "owner", "seq", "extra", "xen_heap")
+
+    def __init__(self, order: int, owner: Domain | None, seq: int, extra: bool = False) -> None:
+        self.order = order
+        self.owner = owner
+        self.seq = seq
+        self.extra = extra
+        self.xen_heap = False
+
+    def __repr__(self) -> str:
+        who = f"d{self.owner.domid}" if self.owner else "anonymous"
+        return f"InUse(order={self.order}, {who})"
+
+
+def flsl(x: int) -> int:
+    """Xen's ``flsl``: 1-based index of the highest set bit, 0 for 0."""
+    return x.bit_length()
+
+
+def ffsl(x: int) -> int:
+    """Xen's ``ffsl``: 1-based index of the lowest set bit, 0 for 0."""
+    return (x & -x).bit_length()
+
+
+def first_node(mask: int, max_numnodes: int) -> int:
+    """``first_node(mask)``: lowest node in the mask, or ``MAX_NUMNODES``."""
+    return ffsl(mask) - 1 if mask else max_numnodes
+
+
+def next_node(node: int, mask: int, max_numnodes: int) -> int:
+    """``next_node(n, mask)``: lowest node above *n*, or ``MAX_NUMNODES``."""
+    return first_node((mask >> (node + 1)) << (node + 1), max_numnodes)
+
+
+def cycle_node(node: int, mask: int, max_numnodes: int) -> int:
+    """``cycle_node(n, mask)``: the next node after *n*, wrapping around."""
+    nxt = next_node(node, mask, max_numnodes)
+    return first_node(mask, max_numnodes) if nxt >= max_numnodes else nxt
+
+
+class Heap:
+    """Xen's buddy heap: free lists, split, merge, the NUMA walk, scrubbing.
+
+    The claims gates and redemption are delegated to ``self.rules`` (a rule
+    set of ``claims.rules``) at the places Xen has them.
+    """
+
+    rules: RuleSet
+
+    def __init__(
+        self,
+        nodes: Sequence[NodeSpec],
+        *,
+        max_order: int = MAX_ORDER_X86,
+        nr_zones: int = NR_ZONES_X86,
+        max_numnodes: int = MAX_NUMNODES_X86,
+        dma_bitsize: int | str = 0,
+    ) -> None:
+        check_int("max_order", max_order, 0, 30)
+        check_int("nr_zones", nr_zones, 2, 64)
+        check_int("max_numnodes", max_numnodes, 1, NUMA_NO_NODE - 1)
+        self.max_order = max_order
+        self.nr_zones = nr_zones
+        self.max_numnodes = max_numnodes
+        self.node_ranges = self._parse_nodes(nodes)
+        self.nr_nodes = len(self.node_ranges)
+        self.node_online_map = (1 << self.nr_nodes) - 1
+        starts: list[tuple[int, int, int]] = sorted(
+            (s, e, n) for n, rs in enumerate(self.node_ranges) for s, e in rs
+        )
+        for (s0, e0, n0), (s1, _e1, n1) in zip(starts, starts[1:]):
+            if s1 < e0:
+                raise ValueError(f"node {n1} range starting at MFN {s1:#x} overlaps node {n0}")
+        self._map_s = [s for s, _, _ in starts]
+        self._map = starts
+        self.dma_bitsize = self._dma_bitsize(dma_bitsize)
+        nn = self.nr_nodes
+        # counters (PA §1.3)
+        self.avail: list[list[int]] = [[0] * nr_zones for _ in range(nn)]
+        self.node_avail_pages: list[int] = [0] * nn
+        self.total_avail_pages = 0
+        self.node_need_scrub: list[int] = [0] * nn
+        self.outstanding_claims = 0
+        self.claimed_pages: list[int] = [0] * nn
+        # free lists per (node, zone, order): clean at the head, dirty at the tail
+        self._heap: dict[tuple[int, int, int], OrderedDict[int, None]] = {}
+        self._free: dict[int, FreeBlock] = {}
+        self._inuse: dict[int, InUse] = {}
+        self._pgstate: dict[int, int] = {}
+        self.page_offlined_list: OrderedDict[int, None] = OrderedDict()
+        self.page_broken_list: OrderedDict[int, None] = OrderedDict()
+        self._dirty = RangeSet()  # PGC_need_scrub, per page
+        self._in_heap = RangeSet()  # MFNs handed to the heap by init_heap_pages
+        self.need_scrub_leaked: list[int] = [0] * nn  # online_page() quirk, PA §5.3
+        self.cpu_node = 0  # cpu_to_node(smp_processor_id()) for domain-less requests
+        self._seq = 0
+        self.events = EventLog()
+
+    # ------------------------------------------------------------------ setup
+    def _parse_nodes(self, nodes: Sequence[NodeSpec]) -> list[list[tuple[int, int]]]:
+        if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Sequence):
+            raise TypeError("nodes must be a sequence with one memory map per NUMA node")
+        if not 1 <= len(nodes) <= self.max_numnodes:
+            raise ValueError(
+                f"a host has 1..{self.max_numnodes} nodes (MAX_NUMNODES), not {len(nodes)}"
+            )
+        limit = 1 << (self.nr_zones - 1)
+        out: list[list[tuple[int, int]]] = []
+        for n, spec in enumerate(nodes):
+            ranges = [spec] if self._is_range(spec) else list(spec)  # type: ignore[arg-type]
+            parsed: list[tuple[int, int]] = []
+            for r in ranges:
+                if not self._is_range(r):
+                    raise TypeError(
+                        f"node {n}: a memory range is a range(start, stop) or a (start, stop) "
+                        f"pair, not {r!r}"
+                    )
+                s, e = (r.start, r.stop) if isinstance(r, range) else r  # type: ignore[misc]
+                check_int(f"node {n} range start", s, 0, limit)
+                check_int(f"node {n} range end", e, s, limit)
+                if isinstance(r, range) and r.step != 1:
+                    raise ValueError(f"node {n}: range {r!r} must have step 1")
+                if e > s:
+                    parsed.append((s, e))
+            out.append(sorted(parsed))
+        return out
+
+    @staticmethod
+    def _is_range(r: object) -> bool:
+        return isinstance(r, range) or (
+            isinstance(r, tuple) and len(r) == 2 and all(isinstance(x, int) for x in r)
+        )
+
+    def node_start_pfn(self, node: int) -> int:
+        rs = self.node_ranges[node]
+        return rs[0][0] if rs else 0
+
+    def node_spanned_pages(self, node: int) -> int:
+        rs = self.node_ranges[node]
+        return rs[-1][1] - rs[0][0] if rs else 0
+
+    def node_present_pages(self, node: int) -> int:
+        return sum(e - s for s, e in self.node_ranges[node])
+
+    def _dma_bitsize(self, spec: int | str) -> int:
+        # dma_bits= (PA §1.2): an int, 0 for none, or "x86" for the default
+        # that end_boot_allocator() picks on hosts with more than one node.
+        if spec == "x86":
+            if self.nr_nodes <= 1:
+                return 0
+            for n in range(self.nr_nodes):
+                start = self.node_start_pfn(n)
+                if self.node_spanned_pages(n) and not start >> (32 - PAGE_SHIFT):
+                    end = start + self.node_spanned_pages(n) // 4 - 1
+                    return min(flsl(end) + PAGE_SHIFT, 32)
+            raise ValueError("dma_bitsize='x86' needs a node with memory below 4 GiB")
+        if isinstance(spec, str):
+            raise ValueError(f"dma_bitsize must be an int or 'x86', not {spec!r}")
+        return check_int("dma_bitsize", spec, 0, 64)
+
+    # ------------------------------------------------------------- geometry
+    def mfn_to_nid(self, mfn: int) -> int | None:
+        """The node whose memory map holds *mfn*, or ``None`` (a hole)."""
+        i = bisect_right(self._map_s, mfn) - 1
+        if i >= 0:
+            s, e, n = self._map[i]
+            if mfn < e:
+                return n
+        return None
+
+    def mfn_valid(self, mfn: int) -> bool:
+        return self.mfn_to_nid(mfn) is not None
+
+    def _range_node(self, mfn: int, nr: int) -> int | None:
+        """The node holding all of ``[mfn, mfn+nr)``, or ``None``."""
+        i = bisect_right(self._map_s, mfn) - 1
+        if i >= 0:
+            s, e, n = self._map[i]
+            if mfn + nr <= e:
+                return n
+        return None
+
+    @staticmethod
+    def page_to_zone(mfn: int) -> int:
+        """``page_to_zone``: the MFN's bit length, at least 1 (PA §1.2)."""
+        return mfn.bit_length() or 1
+
+    @staticmethod
+    def bits_to_zone(bits: int) -> int:
+        """``bits_to_zone(b)`` (PA §1.2)."""
+        return 1 if bits < PAGE_SHIFT + 1 else bits - PAGE_SHIFT
+
+    def _list(self, node: int, zone: int, order: int) -> OrderedDict[int, None]:
+        key = (node, zone, order)
+        lst = self._heap.get(key)
+        if lst is None:
+            lst = self._heap[key] = OrderedDict()
+        return lst
+
+    def heap(self, node: int, zone: int, order: int) -> list[int]:
+        """``heap(node, zone, order)``: the free list's heads, head first."""
+        return list(self._heap.get((node, zone, order), ()))
+
+    # ----------------------------------------------------------- free lists
+    def page_list_add_scrub(
+        self, mfn: int, node: int, zone: int, order: int, first_dirty: int
+    ) -> None:
+        """Put a free buddy on its list: clean at the head, dirty at the tail (PA §1.3)."""
+        self._free[mfn] = FreeBlock(order, node, first_dirty)
+        lst = self._list(node, zone, order)
+        lst[mfn] = None
+        if first_dirty == INVALID_DIRTY_IDX:
+            lst.move_to_end(mfn, last=False)
+
+    def _unlink(self, mfn: int) -> FreeBlock:
+        blk = self._free.pop(mfn)
+        del self._heap[(blk.node, self.page_to_zone(mfn), blk.order)][mfn]
+        return blk
+
+    def find_free_head(self, mfn: int) -> int | None:
+        """Head of the free buddy that holds *mfn*, or ``None``."""
+        for j in range(self.max_order + 1):
+            head = mfn & ~((1 << j) - 1)
+            blk = self._free.get(head)
+            if blk is not None and blk.order == j:
+                return head
+        return None
+
+    def find_inuse_head(self, mfn: int) -> int | None:
+        """Head of the allocated block that holds *mfn*, or ``None``."""
+        for j in range(self.max_order + 1):
+            head = mfn & ~((1 << j) - 1)
+            rec = self._inuse.get(head)
+            if rec is not None and rec.order >= j and mfn < head + (1 << rec.order):
+                return head
+        return None
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # ------------------------------------------------------- init_heap_pages
+    def init_heap_pages(self, mfn: int, nr: int, need_scrub: bool = False) -> int:
+        """Hand MFNs ``[mfn, mfn+nr)`` to the heap as Xen does (PA §2.1).
+
+        Greedy naturally aligned chunks of at most ``MAX_ORDER``, each freed
+        through ``free_heap_pages`` (so they merge); MFN 0 is never added.
+        Returns the number of pages added.
+        """
+        check_int("mfn", mfn, 0)
+        check_int("nr", nr, 0)
+        if not isinstance(need_scrub, bool):
+            raise TypeError("need_scrub must be a bool")
+        self._check_in_nodes(mfn, nr)
+        if self._in_heap.overlaps(mfn, mfn + nr):
+            first = next(self._in_heap.runs(mfn, mfn + nr))
+            raise ValueError(
+                f"init_heap_pages: MFNs {first[0]:#x}..{first[1] - 1:#x} are already in the heap"
+            )
+        for m, f in self._pgstate.items():
+            if mfn <= m < mfn + nr and f & PG_OFFLINED:
+                raise ValueError(f"init_heap_pages: MFN {m:#x} is offlined")
+        args = {"mfn": mfn, "nr": nr, "need_scrub": need_scrub}
+        s, e = mfn, mfn + nr
+        if s == 0 and e > 0:
+            s = 1  # keep MFN 0 out of the buddy allocator (PA §2.1 step 1)
+        chunks = 0
+        while s < e:
+            node = self.mfn_to_nid(s)
+            assert node is not None
+            run_end = min(e, self._node_run_end(s))
+            self._in_heap.add(s, run_end)
+            chunks += self._init_node_run(s, run_end, need_scrub)
+            s = run_end
+        added = max(0, e - max(mfn, 1 if mfn == 0 else mfn))
+        self.events.record("init_heap_pages", args, added, chunks=chunks, **self._counters())
+        return added
+
+    def _node_run_end(self, mfn: int) -> int:
+        i = bisect_right(self._map_s, mfn) - 1
+        s, e, n = self._map[i]
+        # extend across adjacent ranges of the same node
+        while i + 1 < len(self._map) and self._map[i + 1][0] == e and self._map[i + 1][2] == n:
+            i += 1
+            e = self._map[i][1]
+        return e
+
+    def _check_in_nodes(self, mfn: int, nr: int) -> None:
+        m, end = mfn, mfn + nr
+        while m < end:
+            i = bisect_right(self._map_s, m) - 1
+            if i < 0 or m >= self._map[i][1]:
+                raise ValueError(f"MFN {m:#x} is outside every node's memory map")
+            m = self._map[i][1]
+
+    def _init_node_run(self, s: int, e: int, need_scrub: bool) -> int:
+        """``_init_heap_pages``: free ``[s, e)`` in greedy aligned chunks."""
+        chunks = 0
+        while s < e:
+            order = min(self.max_order, flsl(e - s) - 1)
+            if s:
+                order = min(order, ffsl(s) - 1)
+            self._free_heap_pages(s, order, need_scrub)
+            s += 1 << order
+            chunks += 1
+        return chunks
+
+    # ------------------------------------------------------- free_heap_pages
+    def free_heap_pages(self, mfn: int, order: int, need_scrub: bool = False) -> None:
+        """Free an allocated, aligned block and merge it (PA §2.2).
+
+        Refuses (``ValueError``, nothing changed) a block that is not wholly
+        allocated from the heap: a double free, a hole, a misaligned head.
+        """
+        check_int("mfn", mfn, 0)
+        check_order(order, self.max_order)
+        if not isinstance(need_scrub, bool):
+            raise TypeError("need_scrub must be a bool")
+        self._take_inuse(mfn, order, dry_run=True)
+        owners = {r.owner for r in self._take_inuse(mfn, order)}
+        node = self.mfn_to_nid(mfn)
+        self._free_heap_pages(mfn, order, need_scrub)
+        self.events.record(
+            "free_heap_pages",
+            {"mfn": mfn, "order": order, "need_scrub": need_scrub},
+            None,
+            node=node,
+            owners=sorted(d.domid for d in owners if d is not None),
+            **self._counters(),
+        )
+
+    def _take_inuse(self, mfn: int, order: int, dry_run: bool = False) -> list[InUse]:
+        """Check (and unless *dry_run*, remove) the allocation records of a block."""
+        size = 1 << order
+        if mfn & (size - 1):
+            raise ValueError(f"MFN {mfn:#x} is not aligned to order {order}")
+        if self._range_node(mfn, size) is None:
+            if not self.mfn_valid(mfn):
+                raise ValueError(f"MFN {mfn:#x} is outside every node's memory map")
+            raise ValueError(f"block {mfn:#x}+{size} does not lie inside one node")
+        end = mfn + size
+        head = self.find_inuse_head(mfn)
+        if head is not None and self._inuse[head].order > order:
+            if not dry_run:
+                self._split_inuse(head, mfn, order)
+        m = mfn
+        recs: list[InUse] = []
+        while m < end:
+            h = self.find_inuse_head(m)
+            if h is None:
+                why = "free" if self.find_free_head(m) is not None else "not allocated"
+                if m in self._pgstate and self._pgstate[m] & PG_OFFLINED:
+                    why = "offlined"
+                raise ValueError(
+                    f"MFN {m:#x} is {why}: it cannot be freed (double free or never allocated)"
+                )
+            rec = self._inuse[h]
+            recs.append(rec)
+            m = max(m, h + (1 << rec.order))
+            if not dry_run:
+                del self._inuse[h]
+        return recs
+
+    def _split_inuse(self, head: int, target: int, order: int) -> None:
+        """Split an allocated block so that ``[target, +2**order)`` is its own record."""
+        rec = self._inuse.pop(head)
+        o = rec.order
+        while o > order:
+            o -= 1
+            half = 1 << o
+            lo, hi = head, head + half
+            if target >= hi:
+                keep, head = lo, hi
+            else:
+                keep, head = hi, lo
+            part = InUse(o, rec.owner, rec.seq, rec.extra)
+            part.xen_heap = rec.xen_heap
+            self._inuse[keep] = part
+        part = InUse(order, rec.owner, rec.seq, rec.extra)
+        part.xen_heap = rec.xen_heap
+        self._inuse[head] = part
+
+    def _free_heap_pages(self, mfn: int, order: int, need_scrub: bool) -> None:
+        """``free_heap_pages`` proper: counters, ``first_dirty``, merging (PA §2.2)."""
+        size = 1 << order
+        node = self.mfn_to_nid(mfn)
+        assert node is not None
+        zone = self.page_to_zone(mfn)
+        pg_offlined = False
+        for m in self._pgstate_in(mfn, mfn + size):
+            f = self._pgstate[m]
+            if f & PG_OFFLINING:  # mark_page_free: offlining -> offlined
+                self._pgstate[m] = (f & PG_BROKEN) | PG_OFFLINED
+                pg_offlined = True
+        if need_scrub:
+            self._dirty.add(mfn, mfn + size)
+        else:
+            self._dirty.remove(mfn, mfn + size)  # mark_page_free drops PGC_need_scrub
+        self.avail[node][zone] += size
+        self.node_avail_pages[node] += size
+        self.total_avail_pages += size
+        if need_scrub:
+            self.node_need_scrub[node] += size
+            first_dirty = 0
+        else:
+            first_dirty = INVALID_DIRTY_IDX
+        free = self._free
+        while order < self.max_order:
+            mask = 1 << order
+            cand = mfn - mask if mfn & mask else mfn + mask
+            blk = free.get(cand)
+            if blk is None or blk.order != order or blk.node != node:
+                break
+            if self._pgstate.get(cand, 0) & PG_OFFLINED:
+                break  # marked offline, not yet reserved: not page_state_is(free)
+            self._unlink(cand)
+            if cand < mfn:  # merge with predecessor
+                if blk.first_dirty == INVALID_DIRTY_IDX and first_dirty != INVALID_DIRTY_IDX:
+                    first_dirty = mask + first_dirty
+                else:
+                    first_dirty = blk.first_dirty
+                mfn = cand
+            elif first_dirty == INVALID_DIRTY_IDX and blk.first_dirty != INVALID_DIRTY_IDX:
+                first_dirty = mask + blk.first_dirty
+            order += 1
+        self.page_list_add_scrub(mfn, node, zone, order, first_dirty)
+        if pg_offlined:
+            self._reserve_offlined_page(mfn)
+
+    def _pgstate_in(self, start: int, end: int) -> list[int]:
+        if not self._pgstate:
+            return []
+        return sorted(m for m in self._pgstate if start <= m < end)
+
+    # ------------------------------------------------------- get_free_buddy
+    def get_free_buddy(
+        self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
+    ) -> int | None:
+        """The NUMA walk (PA §2.4): find and unlink a free buddy, or ``None``.
+
+        The per-node claims gate (``rules.node_gate``) is checked at the top of
+        each node, before its zones are scanned (CV §4.2).
+        """
+        maxn = self.max_numnodes
+        nodemask = self.node_online_map
+        if d is not None:
+            aff = sum(1 << n for n in d.node_affinity)
+            if nodemask & aff:
+                nodemask &= aff
+        node = MEMF_get_node(memflags)
+        req_node = node
+        if node == NUMA_NO_NODE:
+            if d is not None:
+                node = cycle_node(d.last_alloc_node, nodemask, maxn)
+            if node >= maxn:
+                node = self.cpu_node
+        elif node >= maxn:
+            return None
+        first = node
+        use_unscrubbed = bool(memflags & MEMF_no_scrub)
+        exact = bool(memflags & MEMF_exact_node)
+        nodemask_retry = False
+        request = 1 << order
+        while True:
+            if node < self.nr_nodes and self.rules.node_gate(self, node, order, memflags, d):
+                avail = self.avail[node]
+                for zone in range(zone_hi, zone_lo - 1, -1):
+                    if avail[zone] < request:
+                        continue
+                    for j in range(order, self.max_order + 1):
+                        lst = self._heap.get((node, zone, j))
+                        if not lst:
+                            continue
+                        pg, _ = lst.popitem(last=False)
+                        if self._free[pg].first_dirty == INVALID_DIRTY_IDX:
+                            return pg
+                        if order == 0 or use_unscrubbed:
+                            return pg
+                        lst[pg] = None  # dirty: rotate it to the tail, try next order
+            if exact and req_node != NUMA_NO_NODE:
+                return None
+            if not (nodemask >> node) & 1:
+                # the first node was caller-specified and outside the mask
+                first = node = first_node(nodemask, maxn)
+                if node < maxn:
+                    continue
+            else:
+                node = next_node(node, nodemask, maxn)
+                if node >= maxn:
+                    node = first_node(nodemask, maxn)
+            if node == first:
+                if exact or nodemask_retry:
+                    return None
+                nodemask_retry = True
+                nodemask = self.node_online_map & ~nodemask
+                first = node = first_node(nodemask, maxn)
+                if node >= maxn:
+                    return None
+
+    # ------------------------------------------------------ alloc_heap_pages
+    def alloc_heap_pages(
+        self, zone_lo: int, zone_hi: int, order: int, memflags: int = 0, d: Domain | None = None
+    ) -> int | None:
+        """Allocate ``2**order`` pages (PA §2.3); the head MFN or ``None``."""
+        self._check_alloc_args(order, memflags, d)
+        check_int("zone_lo", zone_lo, 0, self.nr_zones - 1)
+        check_int("zone_hi", zone_hi, zone_lo, self.nr_zones - 1)
+        mfn, info = self._alloc_heap_pages(zone_lo, zone_hi, order, memflags, d)
+        self._record_alloc("alloc_heap_pages", d, order, memflags, mfn, info)
+        return mfn
+
+    def _check_alloc_args(self, order: int, memflags: int, d: Domain | None) -> None:
+        check_int("order", order, 0)
+        check_int("memflags", memflags, 0)
+        if memflags & ~MEMF_ALL:
+            raise ValueError(f"memflags {memflags:#x} has bits no MEMF_ flag defines")
+        if memflags & MEMF_keep_scrub and not memflags & MEMF_no_scrub:
+            raise ValueError("MEMF_keep_scrub is only valid together with MEMF_no_scrub")
+        if d is not None:
+            self._check_domain(d)
+
+    def _check_domain(self, d: Domain) -> None:
+        raise NotImplementedError  # provided by the Xen class, which owns domains
+
+    def _reserve_offlined_page(self, head: int) -> int:
+        raise NotImplementedError  # provided by claims.offline.Offlining
+
+    def _record_alloc(
+        self,
+        op: str,
+        d: Domain | None,
+        order: int,
+        memflags: int,
+        mfn: int | None,
+        info: dict[str, Any],
+    ) -> None:
+        args = {"d": d.domid if d else None, "order": order, "memflags": memflags}
+        self.events.record(op, args, mfn, **info, **self._counters())
+
+    def _alloc_heap_pages(
+        self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
+    ) -> tuple[int | None, dict[str, Any]]:
+        request = 1 << order
+        if order > self.max_order:
+            return None, {"reason": f"order {order} > MAX_ORDER {self.max_order}"}
+        if not self.rules.host_gate(self, d, request, memflags):
+            return None, {"reason": "claimed memory: the host-wide claims gate refused"}
+        pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags, d)
+        if pg is None and not memflags & MEMF_no_scrub:
+            pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags | MEMF_no_scrub, d)
+        if pg is None:
+            return None, {"reason": "no suitable free block"}
+        blk = self._free.pop(pg)
+        node, zone, buddy_order = blk.node, self.page_to_zone(pg), blk.order
+        first_dirty = blk.first_dirty
+        while buddy_order != order:  # split: keep the top half (PA §2.3 step 5)
+            buddy_order -= 1
+            half = 1 << buddy_order
+            self.page_list_add_scrub(
+                pg, node, zone, buddy_order, first_dirty if half > first_dirty else INVALID_DIRTY_IDX
+            )
+            pg += half
+            if first_dirty != INVALID_DIRTY_IDX:
+                first_dirty = first_dirty - half if first_dirty >= half else 0
+        redeemed = self.rules.redeem(self, d, node, request, memflags)
+        self.avail[node][zone] -= request
+        self.node_avail_pages[node] -= request
+        self.total_avail_pages -= request
+        if d is not None:
+            d.last_alloc_node = node
+        self._inuse[pg] = InUse(order, None, self._next_seq())
+        dirty_cnt = 0
+        if first_dirty != INVALID_DIRTY_IDX:
+            end = pg + request
+            if memflags & MEMF_no_scrub and memflags & MEMF_keep_scrub:
+                dirty_cnt = self._dirty.count(pg, end)
+            else:
+                dirty_cnt = self._dirty.remove(pg, end)
+            self.node_need_scrub[node] -= dirty_cnt
+        info: dict[str, Any] = {"node": node, "zone": zone, "from_order": blk.order}
+        if redeemed:
+            info["redeemed"] = redeemed
+        if dirty_cnt:
+            info["scrubbed" if not memflags & MEMF_no_scrub else "dirty"] = dirty_cnt
+        return pg, info
+
+    # ------------------------------------------------------------- scrubbing
+    def scrub(self, node: int | None = None) -> int:
+        """Scrub the dirty free buddies of *node* (all nodes for ``None``).
+
+        ``scrub_free_pages`` without preemption (PA §2.5): zones upward, orders
+        downward, each list from its tail; a scrubbed buddy moves to the head as
+        clean; the walk stops once ``node_need_scrub[node]`` is 0.  Returns the
+        number of pages scrubbed.
+        """
+        if node is None:
+            nodes: Iterable[int] = range(self.nr_nodes)
+        else:
+            nodes = [check_int("node", node, 0, self.nr_nodes - 1)]
+        total = 0
+        per_node: dict[int, int] = {}
+        for n in nodes:
+            cnt = self._scrub_node(n)
+            if cnt:
+                per_node[n] = cnt
+            total += cnt
+        self.events.record("scrub", {"node": node}, total, per_node=per_node, **self._counters())
+        return total
+
+    def _scrub_node(self, node: int) -> int:
+        scrubbed = 0
+        if not self.node_need_scrub[node]:
+            return 0
+        for zone in range(self.nr_zones):
+            for order in range(self.max_order, -1, -1):
+                lst = self._heap.get((node, zone, order))
+                while lst:
+                    pg = next(reversed(lst))
+                    if self._free[pg].first_dirty == INVALID_DIRTY_IDX:
+                        break
+                    cnt = self._dirty.remove(pg, pg + (1 << order))
+                    self.node_need_scrub[node] -= cnt
+                    scrubbed += cnt
+                    del lst[pg]
+                    self.page_list_add_scrub(pg, node, zone, order, INVALID_DIRTY_IDX)
+                    if self.node_need_scrub[node] == 0:
+                        return scrubbed
+        return scrubbed
+
+    # ------------------------------------------------------------ accessors
+    def avail_heap_pages(self, zone_lo: int, zone_hi: int, node: int = -1) -> int:
+        """``avail_heap_pages``: free pages in zones ``zone_lo..zone_hi`` (PA §1.3)."""
+        zone_hi = min(zone_hi, self.nr_zones - 1)
+        return sum(
+            sum(self.avail[n][zone_lo : zone_hi + 1])
+            for n in range(self.nr_nodes)
+            if node == -1 or node == n
+        )
+
+    def avail_node_heap_pages(self, node: int) -> int:
+        """``avail_node_heap_pages``: ``node_avail_pages[node]``, 0 off-line."""
+        return self.node_avail_pages[node] if 0 <= node < self.nr_nodes else 0
+
+    def get_outstanding_claims(self) -> tuple[int, int]:
+        """``(free_pages, outstanding_pages)`` as physinfo reports them (PA §1.3)."""
+        return self.avail_heap_pages(MEMZONE_XEN + 1, self.nr_zones - 1), self.outstanding_claims
+
+    def free_blocks(self, node: int | None = None) -> Iterator[tuple[int, FreeBlock]]:
+        """Free buddies ``(head, block)`` in list order, per node, zone and order."""
+        for (n, _z, _o), lst in sorted(self._heap.items()):
+            if node is None or n == node:
+                for mfn in lst:
+                    yield mfn, self._free[mfn]
+
+    def allocated_blocks(self) -> Iterator[tuple[int, InUse]]:
+        """Allocated blocks ``(head, record)`` in address order."""
+        for mfn in sorted(self._inuse):
+            yield mfn, self._inuse[mfn]
+
+    def dirty_runs(self, start: int | None = None, end: int | None = None) -> list[tuple[int, int]]:
+        """Runs of pages with ``PGC_need_scrub`` set."""
+        return list(self._dirty.runs(start, end))
+
+    def page_state(self, mfn: int) -> str:
+        """``'free'``, ``'inuse'``, ``'offlining'``, ``'offlined'`` or ``'reserved'``."""
+        f = self._pgstate.get(mfn, 0)
+        if f & PG_OFFLINED:
+            return "offlined"
+        if f & PG_OFFLINING:
+            return "offlining"
+        if self.find_free_head(mfn) is not None:
+            return "free"
+        if self.find_inuse_head(mfn) is not None:
+            return "inuse"
+        if not self.mfn_valid(mfn):
+            return "invalid"
+        return "reserved"
+
+    def buddyinfo(self, zone: int | None = None) -> list[list[int]]:
+        """Free blocks per node and order (``/proc/buddyinfo``)."""
+        out = [[0] * (self.max_order + 1) for _ in range(self.nr_nodes)]
+        for (n, z, o), lst in self._heap.items():
+            if zone is None or z == zone:
+                out[n][o] += len(lst)
+        return out
+
+    def _counters(self) -> dict[str, Any]:
+        return {
+            "counters": {
+                "total_avail_pages": self.total_avail_pages,
+                "outstanding_claims": self.outstanding_claims,
+                "node_avail_pages": tuple(self.node_avail_pages),
+                "claimed_pages": tuple(self.claimed_pages),
+            }
+        }
+
+    # ----------------------------------------------------------- invariants
+    def check_heap_invariants(self) -> None:
+        """Check the heap's own invariants; raise ``InvariantError`` naming the first broken one."""
+        avail = [[0] * self.nr_zones for _ in range(self.nr_nodes)]
+        seen = 0
+        spans: list[tuple[int, int, str]] = []
+        for (node, zone, order), lst in self._heap.items():
+            clean_done = False
+            for pos, mfn in enumerate(lst):
+                blk = self._free.get(mfn)
+                where = f"free block {mfn:#x} on heap({node}, {zone}, {order})"
+                if blk is None or blk.order != order or blk.node != node:
+                    raise InvariantError(f"{where}: list and block record disagree ({blk!r})")
+                size = 1 << order
+                if mfn & (size - 1):
+                    raise InvariantError(f"{where}: not aligned to its order")
+                if mfn == 0 or self._range_node(mfn, size) != node:
+                    raise InvariantError(f"{where}: not inside node {node}")
+                if self.page_to_zone(mfn) != zone or self.page_to_zone(mfn + size - 1) != zone:
+                    raise InvariantError(f"{where}: crosses zone {zone}")
+                dirty = blk.first_dirty != INVALID_DIRTY_IDX
+                if dirty:
+                    clean_done = True
+                    if blk.first_dirty >= size:
+                        raise InvariantError(f"{where}: first_dirty {blk.first_dirty} >= size")
+                    if self._dirty.count(mfn, mfn + blk.first_dirty):
+                        raise InvariantError(f"{where}: dirty page before first_dirty")
+                else:
+                    if clean_done:
+                        raise InvariantError(f"{where}: clean block after a dirty one (pos {pos})")
+                    if self._dirty.count(mfn, mfn + size):
+                        raise InvariantError(f"{where}: clean block holds dirty pages")
+                avail[node][zone] += size
+                seen += 1
+                spans.append((mfn, mfn + size, "free"))
+        if seen != len(self._free):
+            raise InvariantError(f"{len(self._free)} free blocks recorded, {seen} on free lists")
+        if avail != self.avail:
+            for n in range(self.nr_nodes):
+                for z in range(self.nr_zones):
+                    if avail[n][z] != self.avail[n][z]:
+                        raise InvariantError(
+                            f"avail[{n}][{z}] = {self.avail[n][z]} but its free lists hold "
+                            f"{avail[n][z]} pages"
+                        )
+        for n in range(self.nr_nodes):
+            if self.node_avail_pages[n] != sum(self.avail[n]):
+                raise InvariantError(
+                    f"node_avail_pages[{n}] = {self.node_avail_pages[n]} != "
+                    f"sum(avail[{n}]) = {sum(self.avail[n])}"
+                )
+        if self.total_avail_pages != sum(self.node_avail_pages):
+            raise InvariantError(
+                f"total_avail_pages = {self.total_avail_pages} != "
+                f"sum(node_avail_pages) = {sum(self.node_avail_pages)}"
+            )
+        for mfn, rec in self._inuse.items():
+            size = 1 << rec.order
+            if mfn & (size - 1):
+                raise InvariantError(f"allocated block {mfn:#x} not aligned to order {rec.order}")
+            spans.append((mfn, mfn + size, "inuse"))
+        for mfn, f in self._pgstate.items():
+            if f & PG_OFFLINED:
+                spans.append((mfn, mfn + 1, "offlined"))
+                lst = self.page_broken_list if f & PG_BROKEN else self.page_offlined_list
+                other = self.page_offlined_list if f & PG_BROKEN else self.page_broken_list
+                if mfn not in lst and mfn not in other:
+                    raise InvariantError(f"offlined MFN {mfn:#x} is on no offline list")
+        spans.sort()
+        for (s0, e0, k0), (s1, _e1, k1) in zip(spans, spans[1:]):
+            if s1 < e0:
+                raise InvariantError(f"{k0} {s0:#x}..{e0 - 1:#x} overlaps {k1} at {s1:#x}")
+        for s, e, _k in spans:
+            if self._in_heap.count(s, e) != e - s:
+                raise InvariantError(f"block {s:#x}..{e - 1:#x} lies outside the heap's memory")
+        for n in range(self.nr_nodes):
+            want = self.need_scrub_leaked[n]
+            for mfn, blk in self._free.items():
+                if blk.node == n:
+                    want += self._dirty.count(mfn, mfn + (1 << blk.order))
+            for mfn, f in self._pgstate.items():
+                if f & PG_OFFLINED and self.mfn_to_nid(mfn) == n and mfn in self._dirty:
+                    want += 1
+            if want != self.node_need_scrub[n]:
+                raise InvariantError(
+                    f"node_need_scrub[{n}] = {self.node_need_scrub[n]} but {want} free or "
+                    f"offlined pages need a scrub"
+                )

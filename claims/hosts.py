@@ -1,0 +1,51 @@
+"""Ready-made hosts (``api.md`` §1)."""
+
+from __future__ import annotations
+
+from .constants import MAX_PAGES_UNLIMITED
+from .xen import Xen
+
+DEMO_NODE_PAGES = 1 << 12  # 16 MiB per node: small enough to draw page runs
+
+
+def demo(semantics: str = "v7") -> Xen:
+    """The default host of the notebooks and the README.
+
+    Two nodes of 4096 pages (16 MiB) each: node 0 holds MFNs 0x1000-0x1fff,
+    node 1 holds 0x2000-0x2fff; all of it free and clean.
+    """
+    n = DEMO_NODE_PAGES
+    xen = Xen([range(n, 2 * n), range(2 * n, 3 * n)], semantics=semantics)
+    xen.init_heap_pages(n, 2 * n)
+    return xen
+
+
+def native_harness(start_mfn: int, numa: bool = True, semantics: str = "v7", nr_nodes: int = 2) -> Xen:
+    """The fixture of Xen's posted native tests (``claims-v7.md`` §8.3).
+
+    Nodes of 16 MFNs from *start_mfn* (one node of ``16 * nr_nodes`` MFNs when
+    ``numa`` is false), domains 1 and 2 with affinity {0, 1} and unlimited
+    ``max_pages``, and an empty heap: tests add buddies with
+    ``init_heap_pages``.
+    """
+    if numa:
+        nodes = [range(start_mfn + 16 * i, start_mfn + 16 * (i + 1)) for i in range(nr_nodes)]
+    else:
+        nodes = [range(start_mfn, start_mfn + 16 * nr_nodes)]
+    xen = Xen(nodes, semantics=semantics)
+    aff = {0, 1} if numa else {0}
+    xen.domain_create(1, max_pages=MAX_PAGES_UNLIMITED, node_affinity=aff)
+    xen.domain_create(2, max_pages=MAX_PAGES_UNLIMITED, node_affinity=aff)
+    return xen
+
+
+def uniform(nr_nodes: int, pages_per_node: int, semantics: str = "v7", base_mfn: int = 1 << 20) -> Xen:
+    """*nr_nodes* nodes of *pages_per_node* pages each, back to back from
+    *base_mfn* (4 GiB by default), all of it handed to the heap clean."""
+    nodes = [
+        range(base_mfn + i * pages_per_node, base_mfn + (i + 1) * pages_per_node)
+        for i in range(nr_nodes)
+    ]
+    xen = Xen(nodes, semantics=semantics)
+    xen.init_heap_pages(base_mfn, nr_nodes * pages_per_node)
+    return xen

@@ -1,0 +1,396 @@
+"""The hypervisor face: ``claims.Xen``, a simulated Xen host (``api.md`` §1).
+
+Method names are the Xen-internal function names; return values follow the
+hypervisor's C convention (``0`` or a negative errno, ``None`` for NULL).
+Bad arguments that C would never see (wrong types, MFNs outside the host, a
+double free) raise ``TypeError``/``ValueError`` before anything changes.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .accounting import domain_release_all_claims
+from .constants import (
+    _MEMF_bits,
+    BITS_PER_LONG,
+    DOMID_FIRST_RESERVED,
+    MAX_NUMNODES_X86,
+    MAX_ORDER_X86,
+    MAX_PAGES_UNLIMITED,
+    MEMF_keep_scrub,
+    MEMF_no_dma,
+    MEMF_no_owner,
+    MEMF_no_refcount,
+    MEMF_no_scrub,
+    NR_ZONES_X86,
+    PAGE_SHIFT,
+    UINT32_MAX,
+)
+from .domain import Domain
+from .errors import InvariantError
+from .heap import PG_OFFLINING, InUse, NodeSpec
+from .offline import Offlining
+from .rules import rules_for
+from .validate import check_int
+
+
+class Xen(Offlining):
+    """A simulated Xen host: NUMA buddy heap, domains and claims.
+
+    ``nodes`` has one entry per NUMA node: its memory map, a ``range`` or a
+    ``(start, stop)`` pair of MFNs, or a list of them.  Nothing is free until
+    it is handed to ``init_heap_pages``.  ``semantics`` picks the rule set
+    (``master``, ``v6`` or ``v7``).  ``dma_bitsize`` is Xen's ``dma_bits=``:
+    ``0`` for no DMA zone (the native test harness) or ``"x86"`` for the
+    default x86 picks on a multi-node host (PA §1.2).
+    """
+
+    def __init__(
+        self,
+        nodes: Sequence[NodeSpec],
+        semantics: str = "v7",
+        max_order: int = MAX_ORDER_X86,
+        nr_zones: int = NR_ZONES_X86,
+        max_numnodes: int = MAX_NUMNODES_X86,
+        *,
+        dma_bitsize: int | str = 0,
+        opt_scrub_domheap: bool = False,
+    ) -> None:
+        self.rules = rules_for(semantics)
+        super().__init__(
+            nodes,
+            max_order=max_order,
+            nr_zones=nr_zones,
+            max_numnodes=max_numnodes,
+            dma_bitsize=dma_bitsize,
+        )
+        self.semantics = semantics
+        self.domains: dict[int, Domain] = {}
+        self.opt_scrub_domheap = bool(opt_scrub_domheap)
+        self.llc_coloring_enabled = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<Xen {self.semantics}: {self.nr_nodes} nodes, "
+            f"total_avail_pages={self.total_avail_pages}, "
+            f"outstanding_claims={self.outstanding_claims}, {len(self.domains)} domains>"
+        )
+
+    # -------------------------------------------------------------- domains
+    def domain_create(
+        self,
+        domid: int | None = None,
+        max_pages: int = MAX_PAGES_UNLIMITED,
+        node_affinity: Iterable[int] | None = None,
+        privileged: bool = False,
+    ) -> Domain:
+        """Create a domain; ``domid=None`` takes the lowest free id from 1."""
+        if domid is None:
+            domid = 1
+            while domid in self.domains:
+                domid += 1
+        check_int("domid", domid, 0, DOMID_FIRST_RESERVED - 1)
+        if domid in self.domains:
+            raise ValueError(f"domain {domid} already exists")
+        check_int("max_pages", max_pages, 0, UINT32_MAX)
+        if node_affinity is None:
+            aff = frozenset(range(self.nr_nodes))
+        else:
+            if isinstance(node_affinity, (str, bytes)):
+                raise TypeError("node_affinity must be an iterable of node ids")
+            aff = frozenset(node_affinity)
+            for n in aff:
+                check_int("node_affinity node", n, 0, self.max_numnodes - 1)
+            if not aff & frozenset(range(self.nr_nodes)):
+                raise ValueError(f"node_affinity {sorted(aff)} holds no online node")
+        if not isinstance(privileged, bool):
+            raise TypeError("privileged must be a bool")
+        d = Domain(
+            domid=domid,
+            max_pages=max_pages,
+            claims=[0] * self.nr_nodes,
+            node_affinity=aff,
+            privileged=privileged,
+        )
+        self.domains[domid] = d
+        self.events.record(
+            "domain_create",
+            {"domid": domid, "max_pages": max_pages, "node_affinity": sorted(aff)},
+            domid,
+        )
+        return d
+
+    def _check_domain(self, d: Domain) -> None:
+        if not isinstance(d, Domain):
+            raise TypeError(f"d must be a Domain, not {type(d).__name__}")
+        if self.domains.get(d.domid) is not d:
+            raise ValueError(f"domain {d.domid} is not a live domain of this host (destroyed?)")
+
+    def domain_node_setaffinity(self, d: Domain, nodes: Iterable[int]) -> int:
+        """``domain_set_node_affinity``: 0, or ``-EINVAL`` for a mask with no online node."""
+        self._check_domain(d)
+        aff = frozenset(nodes)
+        for n in aff:
+            check_int("node", n, 0, self.max_numnodes - 1)
+        if not aff & frozenset(range(self.nr_nodes)):
+            return -errno.EINVAL
+        d.node_affinity = aff
+        self.events.record("domain_node_setaffinity", {"d": d.domid, "nodes": sorted(aff)}, 0)
+        return 0
+
+    def domain_set_max_pages(self, d: Domain, max_pages: int) -> int:
+        """``XEN_DOMCTL_max_mem``: set ``max_pages``; existing claims are untouched (PA §3.3)."""
+        self._check_domain(d)
+        check_int("max_pages", max_pages, 0, UINT32_MAX)
+        d.max_pages = max_pages
+        self.events.record("domain_set_max_pages", {"d": d.domid, "max_pages": max_pages}, 0)
+        return 0
+
+    def domain_kill(self, d: Domain) -> int:
+        """Kill and destroy *d*: release its claims, free its pages dirty (PA §3.3).
+
+        Pages are freed in the order of the domain's page list, as
+        ``relinquish_memory`` does; the domain then leaves ``domains``.
+        """
+        self._check_domain(d)
+        d.is_dying = True
+        released = domain_release_all_claims(self, d)
+        freed = self._relinquish_memory(d)
+        d.p2m.clear()
+        del self.domains[d.domid]
+        self.events.record(
+            "domain_kill",
+            {"d": d.domid},
+            0,
+            released_claims=released,
+            freed=freed,
+            **self._counters(),
+        )
+        return 0
+
+    def _relinquish_memory(self, d: Domain) -> int:
+        # Freeing a block's pages one by one in ascending order leaves the heap
+        # exactly as one free of the block does (each partial block is a lower
+        # half whose successor is still in use); pages pending offline change
+        # that, so blocks holding them are freed page by page.
+        owned = sorted(
+            ((rec.seq, mfn, rec) for mfn, rec in self._inuse.items() if rec.owner is d),
+            key=lambda t: (t[0], t[1]),
+        )
+        freed = 0
+        for _seq, mfn, rec in owned:
+            size = 1 << rec.order
+            self._drop_pages(d, rec, size)
+            del self._inuse[mfn]
+            if any(self._pgstate[m] & PG_OFFLINING for m in self._pgstate_in(mfn, mfn + size)):
+                for m in range(mfn, mfn + size):
+                    self._free_heap_pages(m, 0, True)
+            else:
+                self._free_heap_pages(mfn, rec.order, True)
+            freed += size
+        return freed
+
+    def _drop_pages(self, d: Domain, rec: InUse, size: int) -> None:
+        d.tot_pages -= size
+        if rec.extra:
+            d.extra_pages -= size
+
+    # ------------------------------------------------------------- domheap
+    def assign_pages(self, mfn: int, nr: int, d: Domain, memflags: int = 0) -> int:
+        """``assign_pages``: give allocated, unowned pages to *d* (PA §2.6).
+
+        ``-EINVAL`` for a dying domain; for refcounted pages ``-EPERM`` when
+        ``tot_pages > max_pages`` and ``-E2BIG`` when *nr* does not fit.
+        """
+        check_int("mfn", mfn, 0)
+        check_int("nr", nr, 1)
+        self._check_domain(d)
+        check_int("memflags", memflags, 0)
+        if nr & (nr - 1):
+            raise ValueError(f"nr {nr} is not a power of two (assign_page takes an order)")
+        order = nr.bit_length() - 1
+        recs = self._take_inuse(mfn, order, dry_run=True)
+        if any(r.owner is not None for r in recs):
+            raise ValueError(f"pages at MFN {mfn:#x} already have an owner")
+        rc = self._assign_pages(mfn, order, d, memflags)
+        self.events.record(
+            "assign_pages", {"mfn": mfn, "nr": nr, "d": d.domid, "memflags": memflags}, rc
+        )
+        return rc
+
+    def _assign_pages(self, mfn: int, order: int, d: Domain, memflags: int) -> int:
+        nr = 1 << order
+        if d.is_dying:
+            return -errno.EINVAL
+        head = self.find_inuse_head(mfn)
+        assert head is not None
+        if self._inuse[head].order > order:
+            self._split_inuse(head, mfn, order)
+        extra = any(r.extra for r in self._recs_in(mfn, nr))
+        if extra:
+            d.extra_pages += nr
+            memflags &= ~MEMF_no_refcount
+        elif not memflags & MEMF_no_refcount:
+            tot = d.domain_tot_pages()
+            if tot > d.max_pages:
+                return -errno.EPERM
+            if nr > d.max_pages - tot:
+                return -errno.E2BIG
+        if not memflags & MEMF_no_refcount:
+            d.tot_pages += nr
+        for rec in self._recs_in(mfn, nr):
+            rec.owner = d
+        return 0
+
+    def _recs_in(self, mfn: int, nr: int) -> list[InUse]:
+        out = []
+        m = mfn
+        while m < mfn + nr:
+            rec = self._inuse[m]
+            out.append(rec)
+            m += 1 << rec.order
+        return out
+
+    def alloc_domheap_pages(self, d: Domain | None, order: int, memflags: int = 0) -> int | None:
+        """``alloc_domheap_pages``: the head MFN, or ``None`` (PA §2.6).
+
+        With a DMA zone, the zones above it are tried on every node first.
+        Pages for *d* are assigned unless ``MEMF_no_owner`` or
+        ``MEMF_keep_scrub``; if ``assign_pages`` fails they are freed again and
+        the redeemed claim stays lost.
+        """
+        self._check_alloc_args(order, memflags, d)
+        args_flags = memflags
+        bits = memflags >> _MEMF_bits or BITS_PER_LONG + PAGE_SHIFT
+        zone_hi = min(self.bits_to_zone(bits), self.nr_zones - 1)
+        if memflags & MEMF_no_owner:
+            memflags |= MEMF_no_refcount
+        attempts: list[dict[str, Any]] = []
+        pg: int | None = None
+        if not self.dma_bitsize:
+            memflags &= ~MEMF_no_dma
+        else:
+            dma_zone = self.bits_to_zone(self.dma_bitsize)
+            if dma_zone < zone_hi:
+                pg, info = self._alloc_heap_pages(dma_zone + 1, zone_hi, order, memflags, d)
+                attempts.append({"zones": (dma_zone + 1, zone_hi), **info})
+        if pg is None and not memflags & MEMF_no_dma:
+            pg, info = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
+            attempts.append({"zones": (1, zone_hi), **info})
+        result: dict[str, Any] = dict(attempts[-1]) if attempts else {"reason": "MEMF_no_dma"}
+        if len(attempts) > 1:
+            result["attempts"] = attempts
+        if pg is not None and d is not None and not memflags & MEMF_no_owner:
+            if memflags & MEMF_no_refcount:
+                self._inuse[pg].extra = True
+            if not memflags & MEMF_keep_scrub:
+                rc = self._assign_pages(pg, order, d, memflags)
+                if rc:
+                    self._take_inuse(pg, order)
+                    self._free_heap_pages(pg, order, bool(memflags & MEMF_no_scrub))
+                    result["assign_pages"] = rc
+                    result["reason"] = f"assign_pages failed ({errno.errorcode[-rc]})"
+                    pg = None
+        self._record_alloc("alloc_domheap_pages", d, order, args_flags, pg, result)
+        return pg
+
+    def free_domheap_pages(self, mfn: int, order: int) -> None:
+        """``free_domheap_pages``: uncount the owner's pages and free them (PA §2.6).
+
+        Freed dirty when the owner is dying, with ``scrub-domheap``, or for
+        anonymous pages; otherwise clean (the guest cleared them).
+        """
+        check_int("mfn", mfn, 0)
+        check_int("order", order, 0, self.max_order)
+        recs = self._take_inuse(mfn, order, dry_run=True)
+        owners = {r.owner for r in recs}
+        if len(owners) > 1:
+            raise ValueError(f"block {mfn:#x} order {order} spans pages of several owners")
+        d = owners.pop()
+        size = 1 << order
+        for rec in self._take_inuse(mfn, order):
+            if d is not None:
+                self._drop_pages(d, rec, 1 << rec.order)
+        if d is not None:
+            scrub = d.is_dying or self.opt_scrub_domheap
+            for gfn in [g for g, m in d.p2m.items() if mfn <= m < mfn + size]:
+                del d.p2m[gfn]
+        else:
+            scrub = True
+        self._free_heap_pages(mfn, order, scrub)
+        self.events.record(
+            "free_domheap_pages",
+            {"mfn": mfn, "order": order},
+            None,
+            d=d.domid if d else None,
+            need_scrub=scrub,
+            **self._counters(),
+        )
+
+    def owned_pages(self, d: Domain) -> list[tuple[int, int]]:
+        """``(mfn, order)`` of the blocks *d* owns, in page-list order."""
+        owned = sorted(
+            (rec.seq, mfn, rec.order) for mfn, rec in self._inuse.items() if rec.owner is d
+        )
+        return [(mfn, order) for _s, mfn, order in owned]
+
+    # ----------------------------------------------------------- invariants
+    def check_invariants(self) -> None:
+        """Raise ``claims.InvariantError`` naming the first broken invariant."""
+        self.check_heap_invariants()
+        doms = list(self.domains.values())
+        total = sum(d.outstanding_pages for d in doms)
+        if total != self.outstanding_claims:
+            raise InvariantError(
+                f"outstanding_claims = {self.outstanding_claims} but the domains' "
+                f"outstanding_pages add up to {total}"
+            )
+        for n in range(self.nr_nodes):
+            s = sum(d.claims[n] for d in doms)
+            if s != self.claimed_pages[n]:
+                raise InvariantError(
+                    f"claimed_pages[{n}] = {self.claimed_pages[n]} but the domains' "
+                    f"claims on node {n} add up to {s}"
+                )
+        owned: dict[int, int] = {}
+        extra: dict[int, int] = {}
+        for rec in self._inuse.values():
+            if rec.owner is not None:
+                owned[rec.owner.domid] = owned.get(rec.owner.domid, 0) + (1 << rec.order)
+                if rec.extra:
+                    extra[rec.owner.domid] = extra.get(rec.owner.domid, 0) + (1 << rec.order)
+        for d in doms:
+            if d.node_claims != sum(d.claims):
+                raise InvariantError(
+                    f"d{d.domid}: node_claims = {d.node_claims} != sum(claims) = {sum(d.claims)}"
+                )
+            if d.outstanding_pages < d.node_claims:
+                raise InvariantError(
+                    f"d{d.domid}: outstanding_pages {d.outstanding_pages} < "
+                    f"node_claims {d.node_claims}"
+                )
+            if d.tot_pages != owned.get(d.domid, 0):
+                raise InvariantError(
+                    f"d{d.domid}: tot_pages = {d.tot_pages} but it owns "
+                    f"{owned.get(d.domid, 0)} pages"
+                )
+            if d.extra_pages != extra.get(d.domid, 0):
+                raise InvariantError(
+                    f"d{d.domid}: extra_pages = {d.extra_pages} but it owns "
+                    f"{extra.get(d.domid, 0)} extra pages"
+                )
+        if self.rules.name == "v7":
+            if self.outstanding_claims > self.total_avail_pages:
+                raise InvariantError(
+                    f"outstanding_claims {self.outstanding_claims} > "
+                    f"total_avail_pages {self.total_avail_pages}"
+                )
+            for n in range(self.nr_nodes):
+                if self.claimed_pages[n] > self.node_avail_pages[n]:
+                    raise InvariantError(
+                        f"claimed_pages[{n}] {self.claimed_pages[n]} > "
+                        f"node_avail_pages[{n}] {self.node_avail_pages[n]}"
+                    )
