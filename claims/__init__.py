@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import hosts
 from .constants import (
     INVALID_DIRTY_IDX,
+    NUMA_NO_NODE,
     MEMF_bits,
     MEMF_exact_node,
     MEMF_get_node,
@@ -18,7 +19,6 @@ from .constants import (
     MEMF_no_refcount,
     MEMF_no_scrub,
     MEMF_node,
-    NUMA_NO_NODE,
 )
 from .domain import Domain
 from .errors import InvariantError

@@ -13,22 +13,21 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from .constants import (
-    BITS_PER_LONG,
     INVALID_DIRTY_IDX,
     MAX_NUMNODES_X86,
     MAX_ORDER_X86,
     MEMF_ALL,
-    MEMF_exact_node,
-    MEMF_get_node,
-    MEMF_keep_scrub,
-    MEMF_no_scrub,
     MEMZONE_XEN,
     NR_ZONES_X86,
     NUMA_NO_NODE,
     PAGE_SHIFT,
+    MEMF_exact_node,
+    MEMF_get_node,
+    MEMF_keep_scrub,
+    MEMF_no_scrub,
 )
 from .domain import Domain
 from .errors import InvariantError
@@ -39,8 +38,8 @@ from .validate import check_int, check_order
 if TYPE_CHECKING:
     from .rules import RuleSet
 
-NodeRange = Union[range, tuple[int, int]]
-NodeSpec = Union[NodeRange, Sequence[NodeRange]]
+NodeRange = range | tuple[int, int]
+NodeSpec = NodeRange | Sequence[NodeRange]
 
 # per-page state bits kept sparsely (PGC_state offlining/offlined, PGC_broken)
 PG_OFFLINING = 1
@@ -140,7 +139,7 @@ class Heap:
         starts: list[tuple[int, int, int]] = sorted(
             (s, e, n) for n, rs in enumerate(self.node_ranges) for s, e in rs
         )
-        for (s0, e0, n0), (s1, _e1, n1) in zip(starts, starts[1:]):
+        for (_s0, e0, n0), (s1, _e1, n1) in zip(starts, starts[1:]):
             if s1 < e0:
                 raise ValueError(f"node {n1} range starting at MFN {s1:#x} overlaps node {n0}")
         self._map_s = [s for s, _, _ in starts]
@@ -179,19 +178,22 @@ class Heap:
         limit = 1 << (self.nr_zones - 1)
         out: list[list[tuple[int, int]]] = []
         for n, spec in enumerate(nodes):
-            ranges = [spec] if self._is_range(spec) else list(spec)  # type: ignore[arg-type]
+            ranges: list[object] = [spec] if self._is_range(spec) else list(spec)
             parsed: list[tuple[int, int]] = []
             for r in ranges:
-                if not self._is_range(r):
+                if isinstance(r, range):
+                    if r.step != 1:
+                        raise ValueError(f"node {n}: range {r!r} must have step 1")
+                    s, e = r.start, r.stop
+                elif self._is_range(r):
+                    s, e = r  # type: ignore[misc]
+                else:
                     raise TypeError(
                         f"node {n}: a memory range is a range(start, stop) or a (start, stop) "
                         f"pair, not {r!r}"
                     )
-                s, e = (r.start, r.stop) if isinstance(r, range) else r  # type: ignore[misc]
                 check_int(f"node {n} range start", s, 0, limit)
                 check_int(f"node {n} range end", e, s, limit)
-                if isinstance(r, range) and r.step != 1:
-                    raise ValueError(f"node {n}: range {r!r} must have step 1")
                 if e > s:
                     parsed.append((s, e))
             out.append(sorted(parsed))
@@ -412,9 +414,8 @@ class Heap:
             raise ValueError(f"block {mfn:#x}+{size} does not lie inside one node")
         end = mfn + size
         head = self.find_inuse_head(mfn)
-        if head is not None and self._inuse[head].order > order:
-            if not dry_run:
-                self._split_inuse(head, mfn, order)
+        if head is not None and self._inuse[head].order > order and not dry_run:
+            self._split_inuse(head, mfn, order)
         m = mfn
         recs: list[InUse] = []
         while m < end:
@@ -629,7 +630,11 @@ class Heap:
             buddy_order -= 1
             half = 1 << buddy_order
             self.page_list_add_scrub(
-                pg, node, zone, buddy_order, first_dirty if half > first_dirty else INVALID_DIRTY_IDX
+                pg,
+                node,
+                zone,
+                buddy_order,
+                first_dirty if half > first_dirty else INVALID_DIRTY_IDX,
             )
             pg += half
             if first_dirty != INVALID_DIRTY_IDX:

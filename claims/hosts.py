@@ -20,7 +20,9 @@ def demo(semantics: str = "v7") -> Xen:
     return xen
 
 
-def native_harness(start_mfn: int, numa: bool = True, semantics: str = "v7", nr_nodes: int = 2) -> Xen:
+def native_harness(
+    start_mfn: int, numa: bool = True, semantics: str = "v7", nr_nodes: int = 2
+) -> Xen:
     """The fixture of Xen's posted native tests (``claims-v7.md`` §8.3).
 
     Nodes of 16 MFNs from *start_mfn* (one node of ``16 * nr_nodes`` MFNs when
@@ -39,7 +41,9 @@ def native_harness(start_mfn: int, numa: bool = True, semantics: str = "v7", nr_
     return xen
 
 
-def uniform(nr_nodes: int, pages_per_node: int, semantics: str = "v7", base_mfn: int = 1 << 20) -> Xen:
+def uniform(
+    nr_nodes: int, pages_per_node: int, semantics: str = "v7", base_mfn: int = 1 << 20
+) -> Xen:
     """*nr_nodes* nodes of *pages_per_node* pages each, back to back from
     *base_mfn* (4 GiB by default), all of it handed to the heap clean."""
     nodes = [

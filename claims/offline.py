@@ -157,7 +157,9 @@ class Offlining(Heap):
         owner = self._owner_of(mfn)
         if self._pgstate.get(mfn, 0) & PG_BROKEN and owner is not None:
             owner.is_crashed = True  # domain_crash(owner)
-            self.events.record("offline_page", args, 0, status=PG_OFFLINE_AGAIN, crashed=owner.domid)
+            self.events.record(
+                "offline_page", args, 0, status=PG_OFFLINE_AGAIN, crashed=owner.domid
+            )
             return 0, PG_OFFLINE_AGAIN
         before = self._claims_snapshot()
         head = self.find_inuse_head(mfn)
@@ -185,7 +187,12 @@ class Offlining(Heap):
         if recalled:
             info["recalled"] = recalled
         self.events.record(
-            "offline_page", args, 0, status=status, state=self.page_state(mfn), **info,
+            "offline_page",
+            args,
+            0,
+            status=status,
+            state=self.page_state(mfn),
+            **info,
             **self._counters(),
         )
         return 0, status

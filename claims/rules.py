@@ -44,9 +44,7 @@ class RuleSet:
             return True
         return refcounted(d, memflags) and d is not None and d.outstanding_pages >= request
 
-    def node_gate(
-        self, heap: Heap, node: int, order: int, memflags: int, d: Domain | None
-    ) -> bool:
+    def node_gate(self, heap: Heap, node: int, order: int, memflags: int, d: Domain | None) -> bool:
         """``master`` has no per-node gate."""
         return True
 
@@ -74,9 +72,7 @@ class V7Rules(RuleSet):
     claim_sets = True
     claim_get = True
 
-    def node_gate(
-        self, heap: Heap, node: int, order: int, memflags: int, d: Domain | None
-    ) -> bool:
+    def node_gate(self, heap: Heap, node: int, order: int, memflags: int, d: Domain | None) -> bool:
         """Unclaimed node memory plus the domain's own node claim must fit (CV §4.2)."""
         allowance = heap.node_avail_pages[node] - heap.claimed_pages[node]
         if d is not None and refcounted(d, memflags) and node < len(d.claims):

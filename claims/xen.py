@@ -14,20 +14,20 @@ from typing import Any
 
 from .accounting import domain_release_all_claims
 from .constants import (
-    _MEMF_bits,
     BITS_PER_LONG,
     DOMID_FIRST_RESERVED,
     MAX_NUMNODES_X86,
     MAX_ORDER_X86,
     MAX_PAGES_UNLIMITED,
+    NR_ZONES_X86,
+    PAGE_SHIFT,
+    UINT32_MAX,
     MEMF_keep_scrub,
     MEMF_no_dma,
     MEMF_no_owner,
     MEMF_no_refcount,
     MEMF_no_scrub,
-    NR_ZONES_X86,
-    PAGE_SHIFT,
-    UINT32_MAX,
+    _MEMF_bits,
 )
 from .domain import Domain
 from .errors import InvariantError
