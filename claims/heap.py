@@ -771,6 +771,29 @@ class Heap:
             }
         }
 
+    def state(self) -> dict[str, Any]:
+        """Everything the heap holds, as plain values: equal states are equal hosts."""
+        return {
+            "avail": [list(a) for a in self.avail],
+            "node_avail_pages": list(self.node_avail_pages),
+            "total_avail_pages": self.total_avail_pages,
+            "node_need_scrub": list(self.node_need_scrub),
+            "outstanding_claims": self.outstanding_claims,
+            "claimed_pages": list(self.claimed_pages),
+            "lists": {k: list(v) for k, v in self._heap.items() if v},
+            "free": {m: (b.order, b.node, b.first_dirty) for m, b in self._free.items()},
+            "inuse": {
+                m: (r.order, r.owner.domid if r.owner else None, r.seq, r.extra, r.xen_heap)
+                for m, r in self._inuse.items()
+            },
+            "pgstate": dict(self._pgstate),
+            "offlined": list(self.page_offlined_list),
+            "broken": list(self.page_broken_list),
+            "dirty": list(self._dirty.runs()),
+            "in_heap": list(self._in_heap.runs()),
+            "need_scrub_leaked": list(self.need_scrub_leaked),
+        }
+
     # ----------------------------------------------------------- invariants
     def check_heap_invariants(self) -> None:
         """Check the heap's own invariants; raise ``InvariantError`` naming the first broken one."""

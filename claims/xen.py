@@ -337,6 +337,26 @@ class Xen(Offlining):
         )
         return [(mfn, order) for _s, mfn, order in owned]
 
+    def state(self) -> dict[str, Any]:
+        """The whole host as plain values (heap, domains with claims and p2m)."""
+        st = super().state()
+        st["domains"] = {
+            d.domid: (
+                d.tot_pages,
+                d.max_pages,
+                d.extra_pages,
+                d.outstanding_pages,
+                d.node_claims,
+                tuple(d.claims),
+                tuple(sorted(d.node_affinity)),
+                d.last_alloc_node,
+                d.is_dying,
+                dict(d.p2m),
+            )
+            for d in self.domains.values()
+        }
+        return st
+
     # ----------------------------------------------------------- invariants
     def check_invariants(self) -> None:
         """Raise ``claims.InvariantError`` naming the first broken invariant."""

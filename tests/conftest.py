@@ -1,0 +1,20 @@
+"""Shared fixtures: hosts from the spec."""
+
+from __future__ import annotations
+
+import pytest
+
+import claims
+
+
+@pytest.fixture
+def harness8() -> claims.Xen:
+    """Native-harness host (start 8), non-NUMA, one order-3 buddy at MFN 8..15 (PA §6.3 S1)."""
+    xen = claims.hosts.native_harness(8, numa=False)
+    xen.init_heap_pages(8, 8)
+    return xen
+
+
+def free_map(xen: claims.Xen) -> dict[int, int]:
+    """Free buddy heads -> order."""
+    return {m: b.order for m, b in xen.free_blocks()}
