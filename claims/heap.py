@@ -390,8 +390,13 @@ class Heap:
         check_order(order, self.max_order)
         if not isinstance(need_scrub, bool):
             raise TypeError("need_scrub must be a bool")
-        self._take_inuse(mfn, order, dry_run=True)
-        owners = {r.owner for r in self._take_inuse(mfn, order)}
+        for rec in self._take_inuse(mfn, order, dry_run=True):
+            if rec.owner is not None:
+                raise ValueError(
+                    f"block {mfn:#x} order {order} holds pages of d{rec.owner.domid}: "
+                    "free them with free_domheap_pages"
+                )
+        self._take_inuse(mfn, order)
         node = self.mfn_to_nid(mfn)
         self._free_heap_pages(mfn, order, need_scrub)
         self.events.record(
@@ -399,7 +404,6 @@ class Heap:
             {"mfn": mfn, "order": order, "need_scrub": need_scrub},
             None,
             node=node,
-            owners=sorted(d.domid for d in owners if d is not None),
             **self._counters(),
         )
 
