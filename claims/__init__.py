@@ -7,6 +7,17 @@ The hypervisor face is :class:`claims.Xen`; ready-made hosts are in
 from __future__ import annotations
 
 from . import hosts
+from .claimsets import (
+    DOM0,
+    XEN_DOMCTL_CLAIM_MEMORY_GET,
+    XEN_DOMCTL_CLAIM_MEMORY_HOST,
+    XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
+    XEN_DOMCTL_CLAIM_MEMORY_SET,
+    Caller,
+    XEN_DOMCTL_claim_memory,
+    XENMEM_claim_pages,
+    xen_memory_claim_t,
+)
 from .constants import (
     INVALID_DIRTY_IDX,
     NUMA_NO_NODE,
@@ -26,6 +37,15 @@ from .events import Event, EventLog
 from .xen import Xen
 
 __all__ = [
+    "DOM0",
+    "Caller",
+    "xen_memory_claim_t",
+    "XEN_DOMCTL_CLAIM_MEMORY_GET",
+    "XEN_DOMCTL_CLAIM_MEMORY_HOST",
+    "XEN_DOMCTL_CLAIM_MEMORY_LEGACY",
+    "XEN_DOMCTL_CLAIM_MEMORY_SET",
+    "XEN_DOMCTL_claim_memory",
+    "XENMEM_claim_pages",
     "Xen",
     "Domain",
     "Event",

@@ -8,6 +8,7 @@ recompute what the model decided.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +34,13 @@ class EventLog:
 
     def __init__(self) -> None:
         self._events: list[Event] = []
+        self.on_record: Callable[[], None] | None = None
 
     def record(self, op: str, args: dict[str, Any], result: Any, **info: Any) -> Event:
         ev = Event(len(self._events), op, args, result, info)
         self._events.append(ev)
+        if self.on_record is not None:
+            self.on_record()
         return ev
 
     def __len__(self) -> int:
@@ -45,7 +49,7 @@ class EventLog:
     def __getitem__(self, i: int) -> Event:
         return self._events[i]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Event]:
         return iter(self._events)
 
     def since(self, seq: int) -> list[Event]:

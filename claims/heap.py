@@ -861,6 +861,11 @@ class Heap:
             spans.append((mfn, mfn + size, "inuse"))
         for mfn, f in self._pgstate.items():
             if f & PG_OFFLINED:
+                if mfn not in self.page_offlined_list and mfn not in self.page_broken_list:
+                    # marked offline inside a free buddy, not yet reserved (PA §5.1)
+                    if self.find_free_head(mfn) is None:
+                        raise InvariantError(f"offlined MFN {mfn:#x} is on no offline list")
+                    continue
                 spans.append((mfn, mfn + 1, "offlined"))
                 lst = self.page_broken_list if f & PG_BROKEN else self.page_offlined_list
                 other = self.page_offlined_list if f & PG_BROKEN else self.page_broken_list
@@ -879,7 +884,9 @@ class Heap:
                 if blk.node == n:
                     want += self._dirty.count(mfn, mfn + (1 << blk.order))
             for mfn, f in self._pgstate.items():
-                if f & PG_OFFLINED and self.mfn_to_nid(mfn) == n and mfn in self._dirty:
+                reserved = mfn in self.page_offlined_list or mfn in self.page_broken_list
+                # (offlined pages not yet reserved are counted in their free block)
+                if reserved and self.mfn_to_nid(mfn) == n and mfn in self._dirty:
                     want += 1
             if want != self.node_need_scrub[n]:
                 raise InvariantError(

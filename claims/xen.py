@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .accounting import domain_release_all_claims
+from .claimsets import DOM0, Caller, ClaimSets
 from .constants import (
     BITS_PER_LONG,
     DOMID_FIRST_RESERVED,
@@ -32,12 +33,11 @@ from .constants import (
 from .domain import Domain
 from .errors import InvariantError
 from .heap import PG_OFFLINING, InUse, NodeSpec
-from .offline import Offlining
 from .rules import rules_for
 from .validate import check_int
 
 
-class Xen(Offlining):
+class Xen(ClaimSets):
     """A simulated Xen host: NUMA buddy heap, domains and claims.
 
     ``nodes`` has one entry per NUMA node: its memory map, a ``range`` or a
@@ -47,6 +47,9 @@ class Xen(Offlining):
     ``0`` for no DMA zone (the native test harness) or ``"x86"`` for the
     default x86 picks on a multi-node host (PA §1.2).
     """
+
+    debug_checks: bool = False
+    """Run ``check_invariants()`` after every recorded operation (the tests turn it on)."""
 
     def __init__(
         self,
@@ -71,6 +74,16 @@ class Xen(Offlining):
         self.domains: dict[int, Domain] = {}
         self.opt_scrub_domheap = bool(opt_scrub_domheap)
         self.llc_coloring_enabled = False
+        self.events.on_record = self._after_event
+
+    @property
+    def dom0(self) -> Caller:
+        """The privileged control domain, as a hypercall caller."""
+        return DOM0
+
+    def _after_event(self) -> None:
+        if self.debug_checks:
+            self.check_invariants()
 
     def __repr__(self) -> str:
         return (

@@ -18,3 +18,7 @@ def harness8() -> claims.Xen:
 def free_map(xen: claims.Xen) -> dict[int, int]:
     """Free buddy heads -> order."""
     return {m: b.order for m, b in xen.free_blocks()}
+
+
+# every operation in the test suite is followed by check_invariants()
+claims.Xen.debug_checks = True
