@@ -883,7 +883,7 @@ class Heap:
             for mfn, blk in self._free.items():
                 if blk.node == n:
                     want += self._dirty.count(mfn, mfn + (1 << blk.order))
-            for mfn, f in self._pgstate.items():
+            for mfn in self._pgstate:
                 reserved = mfn in self.page_offlined_list or mfn in self.page_broken_list
                 # (offlined pages not yet reserved are counted in their free block)
                 if reserved and self.mfn_to_nid(mfn) == n and mfn in self._dirty:
