@@ -103,11 +103,12 @@ class ClaimSets(Offlining):
                 f"the {self.rules.name} rule set has no domain_set_claim_entries: "
                 "use domain_set_outstanding_pages (legacy claims only)"
             )
-        rc = self._set_claim_entries(d, ents)
+        rc, reason = self._set_claim_entries(d, ents)
         self._claim_event(
             "domain_set_claim_entries",
             {"d": d.domid, "entries": [(target_name(e.target), e.pages, e.cmd) for e in ents]},
             rc,
+            reason=reason,
             claims=self._domain_claims(d),
         )
         return rc
@@ -117,50 +118,72 @@ class ClaimSets(Offlining):
         out.update({f"node{n}": c for n, c in enumerate(d.claims) if c})
         return out
 
-    def _set_claim_entries(self, d: Domain, entries: Sequence[xen_memory_claim_t]) -> int:
+    def _set_claim_entries(
+        self, d: Domain, entries: Sequence[xen_memory_claim_t]
+    ) -> tuple[int, str]:
+        """The installation proper: ``(rc, reason)``; the reason names the refused entry."""
         # Phase 1: each entry in array order; the first failure decides (CV §2.2)
         host_req = node_req = 0
         seen_host = legacy = False
         seen: set[int] = set()
-        for e in entries:
+        for i, e in enumerate(entries):
+            what = f"entry {i} ({target_name(e.target)}, {e.pages} pages)"
             if e.cmd != 0:
-                return -errno.EINVAL
+                return -errno.EINVAL, f"{what}: cmd must be 0, not {e.cmd}"
             if e.target in (XEN_DOMCTL_CLAIM_MEMORY_LEGACY, XEN_DOMCTL_CLAIM_MEMORY_HOST):
                 legacy |= e.target == XEN_DOMCTL_CLAIM_MEMORY_LEGACY
                 if seen_host:
-                    return -errno.EINVAL
+                    return -errno.EINVAL, f"{what}: a second HOST or LEGACY entry"
                 seen_host, host_req = True, e.pages
                 continue
             node = e.target
             if node >= self.max_numnodes or node >= self.nr_nodes:
-                return -errno.ENOENT
+                return -errno.ENOENT, f"{what}: no such online node"
             if node in seen:
-                return -errno.EINVAL
+                return -errno.EINVAL, f"{what}: node {node} appears twice"
             seen.add(node)
-            if e.pages > self.node_avail_pages[node] - self.claimed_pages[node] + d.claims[node]:
-                return -errno.ENOMEM
+            unclaimed = self.node_avail_pages[node] - self.claimed_pages[node]
+            if e.pages > unclaimed + d.claims[node]:
+                return -errno.ENOMEM, (
+                    f"{what}: node {node} has {unclaimed} unclaimed pages "
+                    f"+ {d.claims[node]} claimed by d{d.domid}"
+                )
             node_req += e.pages
         # Phase 2: combined checks
         tot = d.domain_tot_pages()
         if legacy:
             if node_req:
-                return -errno.EINVAL
+                return -errno.EINVAL, "LEGACY cannot be combined with node claims"
             if host_req == 0:
                 domain_release_all_claims(self, d)
-                return 0
-            if d.outstanding_pages or host_req <= tot:
-                return -errno.EINVAL
+                return 0, "released"
+            if d.outstanding_pages:
+                return -errno.EINVAL, (
+                    f"LEGACY: d{d.domid} already has a claim of {d.outstanding_pages} pages "
+                    "(release it first)"
+                )
+            if host_req <= tot:
+                return -errno.EINVAL, (
+                    f"LEGACY target {host_req} is not above tot_pages {tot} (absolute target)"
+                )
             host_req -= tot  # absolute target -> claim
         elif host_req == 0 and node_req == 0:
             domain_release_all_claims(self, d)  # release ignores max_pages
-            return 0
-        if host_req > d.max_pages or node_req > d.max_pages - host_req:
-            return -errno.EINVAL
-        if node_req + host_req + tot > d.max_pages:
-            return -errno.EINVAL
+            return 0, "released"
+        if (
+            host_req > d.max_pages
+            or node_req > d.max_pages - host_req
+            or node_req + host_req + tot > d.max_pages
+        ):
+            return -errno.EINVAL, (
+                f"claims {host_req + node_req} + tot_pages {tot} exceed max_pages {d.max_pages}"
+            )
         unclaimed = self.total_avail_pages - self.outstanding_claims
         if node_req + host_req > unclaimed + d.outstanding_pages:
-            return -errno.ENOMEM
+            return -errno.ENOMEM, (
+                f"{node_req + host_req} pages > {unclaimed} unclaimed on the host "
+                f"+ {d.outstanding_pages} claimed by d{d.domid}"
+            )
         # Phase 3: release the old set; phases 4-5: install the new one
         domain_release_all_claims(self, d)
         d.node_claims = node_req
@@ -170,7 +193,7 @@ class ClaimSets(Offlining):
             if e.target < self.nr_nodes:
                 d.claims[e.target] = e.pages
                 self.claimed_pages[e.target] += e.pages
-        return 0
+        return 0, "installed"
 
     # ------------------------------------------------ domain_get_claim_entries
     def domain_get_claim_entries(
@@ -205,33 +228,38 @@ class ClaimSets(Offlining):
         """
         self._check_domain_obj(d)
         check_int("pages", pages, 0, (1 << 64) - 1)
-        rc = self._set_outstanding_pages(d, pages)
+        rc, reason = self._set_outstanding_pages(d, pages)
         self._claim_event(
             "domain_set_outstanding_pages",
             {"d": d.domid, "pages": pages},
             rc,
+            reason=reason,
             claims=self._domain_claims(d),
         )
         return rc
 
-    def _set_outstanding_pages(self, d: Domain, pages: int) -> int:
+    def _set_outstanding_pages(self, d: Domain, pages: int) -> tuple[int, str]:
         if self.rules.claim_sets:
             legacy = xen_memory_claim_t(pages, XEN_DOMCTL_CLAIM_MEMORY_LEGACY)
             return self._set_claim_entries(d, [legacy])
         if pages == 0:
             domain_release_all_claims(self, d)
-            return 0
+            return 0, "released"
         if d.outstanding_pages:
-            return -errno.EINVAL
+            return -errno.EINVAL, f"d{d.domid} already has a claim (one per domain)"
         tot = d.domain_tot_pages()
         if pages <= tot or pages > d.max_pages:
-            return -errno.EINVAL
+            return -errno.EINVAL, (
+                f"target {pages} must be above tot_pages {tot} and at most max_pages {d.max_pages}"
+            )
         claim = pages - tot
         if claim > self.total_avail_pages - self.outstanding_claims:
-            return -errno.ENOMEM
+            return -errno.ENOMEM, (
+                f"{claim} pages > {self.total_avail_pages - self.outstanding_claims} unclaimed"
+            )
         d.outstanding_pages = claim
         self.outstanding_claims += claim
-        return 0
+        return 0, "installed"
 
     # ----------------------------------------------------- hypercall wrappers
     def do_domctl_claim_memory(
@@ -257,8 +285,8 @@ class ClaimSets(Offlining):
             "mode": mode,
             "nr_entries": nr_entries,
         }
-        rc, nr = self._domctl_claim_memory(caller, d, mode, nr_entries, entries)
-        info: dict[str, Any] = {"nr_entries_out": nr}
+        rc, nr, reason = self._domctl_claim_memory(caller, d, mode, nr_entries, entries)
+        info: dict[str, Any] = {"nr_entries_out": nr, "reason": reason}
         dom = self._lookup(d)
         if dom is not None:
             info["claims"] = self._domain_claims(dom)
@@ -281,39 +309,43 @@ class ClaimSets(Offlining):
         mode: int,
         nr: int,
         entries: MutableSequence[xen_memory_claim_t] | Any | None,
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, str]:
         if not self.rules.claim_sets:
-            return -errno.ENOSYS, nr  # master has no XEN_DOMCTL_claim_memory
+            return -errno.ENOSYS, nr, f"the {self.rules.name} rule set has no claim_memory domctl"
         dom = self._lookup(d)
         if dom is None:
-            return -errno.ESRCH, nr
+            return -errno.ESRCH, nr, f"no domain {d}"
         if not caller.privileged:  # xsm_claim_pages(XSM_PRIV, d)
-            return -errno.EPERM, nr
+            return -errno.EPERM, nr, f"caller d{caller.domid} is not privileged"
         if self.llc_coloring_enabled:
-            return -errno.EOPNOTSUPP, nr
+            return -errno.EOPNOTSUPP, nr, "LLC colouring is enabled: claims are not supported"
         max_nr = self.max_numnodes + 1
         if mode == XEN_DOMCTL_CLAIM_MEMORY_SET:
             if nr == 0:
-                return -errno.EINVAL, nr
+                return -errno.EINVAL, nr, "SET with nr_entries 0"
             if nr > max_nr:
-                return -errno.E2BIG, nr
+                return -errno.E2BIG, nr, f"nr_entries {nr} > MAX_NUMNODES + 1 = {max_nr}"
         elif mode == XEN_DOMCTL_CLAIM_MEMORY_GET and self.rules.claim_get:
             nr = min(nr, max_nr)
         else:
             # V6_UNKNOWN (see claims.rules.V6Rules): v6 had no mode but a pad
             # word that must be 0; any other value is modelled as EOPNOTSUPP.
-            return -errno.EOPNOTSUPP, nr
+            return -errno.EOPNOTSUPP, nr, f"unknown mode {mode}"
         if dom.is_dying:
-            return -errno.ESRCH, nr
+            return -errno.ESRCH, nr, f"d{dom.domid} is dying"
         if mode == XEN_DOMCTL_CLAIM_MEMORY_SET:
             got = _read_guest(entries, nr)
             if got is None:
-                return -errno.EFAULT, nr
-            return self._set_claim_entries(dom, got), nr
+                return -errno.EFAULT, nr, f"cannot read {nr} entries from the claim_set buffer"
+            rc, reason = self._set_claim_entries(dom, got)
+            return rc, nr, reason
         rc, needed, out = self._get_claim_entries(dom, nr)
-        if rc == 0 and out is not None and not _write_guest(entries, out):
-            return -errno.EFAULT, needed
-        return rc, needed
+        if rc:
+            return rc, needed, f"{needed} entries needed, buffer holds {nr}"
+        assert out is not None
+        if not _write_guest(entries, out):
+            return -errno.EFAULT, needed, f"cannot write {needed} entries to the claim_set buffer"
+        return 0, needed, "ok"
 
     def do_memory_op_claim_pages(
         self,
@@ -333,11 +365,13 @@ class ClaimSets(Offlining):
         check_int("extent_order", extent_order, 0, (1 << 32) - 1)
         check_int("mem_flags", mem_flags, 0, (1 << 32) - 1)
         check_int("start_extent", start_extent, 0)
-        rc = self._memory_op_claim_pages(
+        rc, reason = self._memory_op_claim_pages(
             caller, domid, nr_extents, extent_order, mem_flags, extent_start, start_extent
         )
         d = self.domains.get(domid)
-        info: dict[str, Any] = {"claims": self._domain_claims(d)} if d else {}
+        info: dict[str, Any] = {"reason": reason}
+        if d:
+            info["claims"] = self._domain_claims(d)
         self._claim_event(
             "do_memory_op_claim_pages", {"domid": domid, "nr_extents": nr_extents}, rc, **info
         )
@@ -352,20 +386,20 @@ class ClaimSets(Offlining):
         mem_flags: int,
         extent_start: object,
         start_extent: int,
-    ) -> int:
+    ) -> tuple[int, str]:
         if self.llc_coloring_enabled:
-            return -errno.EOPNOTSUPP
+            return -errno.EOPNOTSUPP, "LLC colouring is enabled: claims are not supported"
         if start_extent != 0:
-            return -errno.EINVAL
+            return -errno.EINVAL, "start_extent must be 0"
         if extent_start is not None or extent_order != 0 or mem_flags != 0:
-            return -errno.EINVAL
+            return -errno.EINVAL, "extent_start must be NULL, extent_order and mem_flags 0"
         d = self.domains.get(domid)
         if d is None:
-            return -errno.EINVAL
+            return -errno.EINVAL, f"no domain {domid}"
         if not caller.privileged:
-            return -errno.EPERM
+            return -errno.EPERM, f"caller d{caller.domid} is not privileged"
         if d.is_dying:
-            return -errno.EINVAL
+            return -errno.EINVAL, f"d{domid} is dying"
         return self._set_outstanding_pages(d, nr_extents)
 
     def _check_domain_obj(self, d: Domain) -> None:
