@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .constants import MAX_PAGES_UNLIMITED
+from .p2m import P2M
 
 
 @dataclass(eq=False)
@@ -29,7 +30,8 @@ class Domain:
     is_dying: bool = False
     is_crashed: bool = False
     privileged: bool = False
-    p2m: dict[int, int] = field(default_factory=dict)
+    p2m: P2M = field(default_factory=P2M)
+    creation_finished: bool = False
 
     def domain_tot_pages(self) -> int:
         """``domain_tot_pages(d)``: pages counted against ``max_pages``."""

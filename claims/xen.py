@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .accounting import domain_release_all_claims
-from .claimsets import DOM0, Caller, ClaimSets
+from .claimsets import DOM0, Caller
 from .constants import (
     BITS_PER_LONG,
     DOMID_FIRST_RESERVED,
@@ -33,11 +33,12 @@ from .constants import (
 from .domain import Domain
 from .errors import InvariantError
 from .heap import PG_OFFLINING, InUse, NodeSpec
+from .memory import MemoryOps
 from .rules import rules_for
 from .validate import check_int
 
 
-class Xen(ClaimSets):
+class Xen(MemoryOps):
     """A simulated Xen host: NUMA buddy heap, domains and claims.
 
     ``nodes`` has one entry per NUMA node: its memory map, a ``range`` or a
@@ -329,8 +330,10 @@ class Xen(ClaimSets):
                 self._drop_pages(d, rec, 1 << rec.order)
         if d is not None:
             scrub = d.is_dying or self.opt_scrub_domheap
-            for gfn in [g for g, m in d.p2m.items() if mfn <= m < mfn + size]:
-                del d.p2m[gfn]
+            for gfn, m, o in d.p2m.extents():
+                for i in range(1 << o):
+                    if mfn <= m + i < mfn + size:
+                        d.p2m.remove(gfn + i)
         else:
             scrub = True
         self._free_heap_pages(mfn, order, scrub)
@@ -364,7 +367,7 @@ class Xen(ClaimSets):
                 tuple(sorted(d.node_affinity)),
                 d.last_alloc_node,
                 d.is_dying,
-                dict(d.p2m),
+                tuple(d.p2m.extents()),
             )
             for d in self.domains.values()
         }

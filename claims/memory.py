@@ -1,0 +1,327 @@
+"""Reservation hypercalls of ``xen/common/memory.c``: populate, increase, decrease.
+
+``do_memory_op_*`` return what ``do_memory_op`` returns: the number of
+extents done (``start_extent``, 0 here, when the call is refused before the
+loop).  Guests are translated (HVM/PVH): ``extent_start`` holds guest frames.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .claimsets import Caller, ClaimSets
+from .constants import (
+    NUMA_NO_NODE,
+    MEMF_bits,
+    MEMF_exact_node,
+    MEMF_no_icache_flush,
+    MEMF_no_tlbflush,
+    MEMF_node,
+)
+from .domain import Domain
+from .validate import check_int
+
+XENMEM_increase_reservation = 0
+XENMEM_decrease_reservation = 1
+XENMEM_populate_physmap = 6
+XENMEMF_populate_on_demand = 1 << 16
+XENMEMF_exact_node_request = 1 << 17
+XENMEMF_vnode = 1 << 18
+MEMOP_EXTENT_SHIFT = 6
+DOMU_MAX_ORDER = 9  # CONFIG_DOMU_MAX_ORDER; the control domain may use MAX_ORDER
+
+
+def XENMEMF_address_bits(bits: int) -> int:
+    """``XENMEMF_address_bits(x)``: addresses below ``2**x``."""
+    return check_int("bits", bits, 0, 0xFF)
+
+
+def XENMEMF_node(node: int) -> int:
+    """``XENMEMF_node(n)``: prefer node *n* (encoded as ``n + 1`` in bits 8-15)."""
+    check_int("node", node, 0, NUMA_NO_NODE - 1)
+    return ((node + 1) & 0xFF) << 8
+
+
+def XENMEMF_exact_node(node: int) -> int:
+    """``XENMEMF_exact_node(n)``: node *n* only."""
+    return XENMEMF_node(node) | XENMEMF_exact_node_request
+
+
+def XENMEMF_get_node(flags: int) -> int:
+    return ((flags >> 8) - 1) & 0xFF
+
+
+class MemoryOps(ClaimSets):
+    """``XENMEM_populate_physmap`` and friends over the heap."""
+
+    opt_scrub_domheap: bool
+
+    if TYPE_CHECKING:
+
+        def alloc_domheap_pages(
+            self, d: Domain | None, order: int, memflags: int = 0
+        ) -> int | None: ...
+
+    def memop_max_order(self, caller: Caller | Domain) -> int:
+        """``max_order(current->domain)``: the largest extent a caller may ask for."""
+        order = DOMU_MAX_ORDER
+        if caller.privileged:
+            order = max(order, self.max_order)  # CONFIG_CTLDOM_MAX_ORDER = MAX_ORDER
+        return min(order, self.max_order)
+
+    def construct_memop_from_reservation(
+        self, caller: Caller | Domain, mem_flags: int
+    ) -> tuple[int | None, str]:
+        """XENMEMF flags to MEMF flags; ``None`` where Xen refuses (``propagate_node``)."""
+        memflags = 0
+        bits = mem_flags & 0xFF
+        if bits:
+            memflags |= MEMF_bits(bits)
+        if mem_flags & XENMEMF_vnode:
+            return None, "XENMEMF_vnode (vNUMA translation) is not modelled"
+        node = XENMEMF_get_node(mem_flags)
+        if node == NUMA_NO_NODE:
+            return memflags, ""
+        if caller.privileged:
+            if node >= self.max_numnodes:
+                return None, f"node {node} >= MAX_NUMNODES"
+            memflags |= MEMF_node(node)
+            if mem_flags & XENMEMF_exact_node_request:
+                memflags |= MEMF_exact_node
+        elif mem_flags & XENMEMF_exact_node_request:
+            return None, "only the control domain may ask for an exact node"
+        return memflags, ""
+
+    def _memop_args(
+        self,
+        caller: Caller | Domain,
+        domid: int,
+        nr_extents: int,
+        extent_order: int,
+        mem_flags: int,
+    ) -> None:
+        if not isinstance(caller, (Caller, Domain)):
+            raise TypeError(f"caller must be a Caller or Domain, not {type(caller).__name__}")
+        check_int("domid", domid, 0, 0xFFFF)
+        check_int("nr_extents", nr_extents, 0, (1 << 64) - 1)
+        check_int("extent_order", extent_order, 0, (1 << 32) - 1)
+        check_int("mem_flags", mem_flags, 0, (1 << 32) - 1)
+
+    def _memop_prologue(
+        self,
+        caller: Caller | Domain,
+        domid: int,
+        nr_extents: int,
+        mem_flags: int,
+    ) -> tuple[Domain | None, int, str]:
+        """The common checks of ``do_memory_op`` for reservations (memory.c)."""
+        if nr_extents > (0xFFFFFFFF >> MEMOP_EXTENT_SHIFT):
+            return None, 0, "nr_extents too large to encode a continuation"
+        if nr_extents == 0:
+            return None, 0, "nothing to do"
+        d = self.domains.get(domid)
+        if d is None:
+            return None, 0, f"no domain {domid}"
+        memflags, why = self.construct_memop_from_reservation(caller, mem_flags)
+        if memflags is None:
+            return None, 0, why
+        if not caller.privileged and caller.domid != domid:  # xsm_memory_adjust_reservation
+            return None, 0, f"d{caller.domid} may not adjust d{domid}'s reservation"
+        return d, memflags, ""
+
+    @staticmethod
+    def _gpfns(extent_start: Sequence[int] | Any, nr: int) -> list[int] | None:
+        """``copy_from_guest`` of *nr* frame numbers, or ``None`` where it faults."""
+        if extent_start is None:
+            return None
+        try:
+            if len(extent_start) < nr:
+                return None
+            out = [int(extent_start[i]) for i in range(nr)]
+        except (TypeError, ValueError):
+            return None
+        return out if all(0 <= g < 1 << 64 for g in out) else None
+
+    # ---------------------------------------------------------- populate
+    def do_memory_op_populate_physmap(
+        self,
+        caller: Caller | Domain,
+        domid: int,
+        nr_extents: int,
+        extent_order: int,
+        mem_flags: int,
+        extent_start: Sequence[int] | Any,
+    ) -> int:
+        """``XENMEM_populate_physmap``: allocate extents and map them at the given frames.
+
+        Returns the number of extents done.  Stops at the first extent that
+        cannot be allocated (or mapped: the model refuses to map over a frame
+        that is already populated, and frames not aligned to the order).
+        """
+        self._memop_args(caller, domid, nr_extents, extent_order, mem_flags)
+        args = {
+            "domid": domid,
+            "nr_extents": nr_extents,
+            "extent_order": extent_order,
+            "mem_flags": mem_flags,
+        }
+        d, memflags, why = self._memop_prologue(caller, domid, nr_extents, mem_flags)
+        done, mfns = 0, list[int]()
+        if d is not None and mem_flags & XENMEMF_populate_on_demand:
+            d, why = None, "populate-on-demand is not modelled"
+        if d is not None:
+            done, mfns, why = self._populate_physmap(
+                caller, d, nr_extents, extent_order, memflags, extent_start
+            )
+        self.events.record(
+            "populate_physmap", args, done, mfns=mfns, reason=why, **self._counters()
+        )
+        return done
+
+    def _populate_physmap(
+        self,
+        caller: Caller | Domain,
+        d: Domain,
+        nr: int,
+        order: int,
+        memflags: int,
+        extent_start: Sequence[int] | Any,
+    ) -> tuple[int, list[int], str]:
+        gpfns = self._gpfns(extent_start, nr)
+        if gpfns is None:
+            return 0, [], "cannot read extent_start"
+        if order > self.memop_max_order(caller):
+            return 0, [], f"extent_order {order} > max_order {self.memop_max_order(caller)}"
+        if not d.creation_finished:
+            memflags |= MEMF_no_tlbflush | MEMF_no_icache_flush
+        mfns: list[int] = []
+        for i, gpfn in enumerate(gpfns):
+            if gpfn & ((1 << order) - 1) or d.p2m.overlaps(gpfn, order):
+                return i, mfns, f"gfn {gpfn:#x} is misaligned or already populated"
+            mfn = self.alloc_domheap_pages(d, order, memflags)
+            if mfn is None:
+                ev = self.events.last()
+                reason = ev.info.get("reason", "") if ev else ""
+                return i, mfns, f"could not allocate extent {i}: {reason}"
+            d.p2m.add(gpfn, mfn, order)  # guest_physmap_add_page
+            mfns.append(mfn)
+        return nr, mfns, ""
+
+    # ---------------------------------------------------------- increase
+    def do_memory_op_increase_reservation(
+        self,
+        caller: Caller | Domain,
+        domid: int,
+        nr_extents: int,
+        extent_order: int = 0,
+        mem_flags: int = 0,
+    ) -> int:
+        """``XENMEM_increase_reservation``: allocate extents without mapping them."""
+        self._memop_args(caller, domid, nr_extents, extent_order, mem_flags)
+        d, memflags, why = self._memop_prologue(caller, domid, nr_extents, mem_flags)
+        done, mfns = 0, list[int]()
+        if d is not None:
+            if extent_order > self.memop_max_order(caller):
+                why = f"extent_order {extent_order} > max_order"
+            else:
+                for _ in range(nr_extents):
+                    mfn = self.alloc_domheap_pages(d, extent_order, memflags)
+                    if mfn is None:
+                        why = "could not allocate"
+                        break
+                    mfns.append(mfn)
+                    done += 1
+        self.events.record(
+            "increase_reservation",
+            {"domid": domid, "nr_extents": nr_extents, "extent_order": extent_order},
+            done,
+            mfns=mfns,
+            reason=why,
+        )
+        return done
+
+    # ---------------------------------------------------------- decrease
+    def guest_remove_page(self, d: Domain, gfn: int) -> int:
+        """Unmap one guest frame and free its page: 0, ``-EINVAL`` or ``-ENXIO``."""
+        mfn = d.p2m.get(gfn)
+        if mfn is None:
+            return -errno.EINVAL
+        head = self.find_inuse_head(mfn)
+        if head is None or self._inuse[head].owner is not d:
+            return -errno.ENXIO
+        d.p2m.remove(gfn)
+        self._free_owned(d, mfn, 0)
+        return 0
+
+    def _free_owned(self, d: Domain, mfn: int, order: int) -> None:
+        scrub = d.is_dying or self.opt_scrub_domheap
+        for rec in self._take_inuse(mfn, order):
+            d.tot_pages -= 1 << rec.order
+            if rec.extra:
+                d.extra_pages -= 1 << rec.order
+        self._free_heap_pages(mfn, order, scrub)
+
+    def do_memory_op_decrease_reservation(
+        self,
+        caller: Caller | Domain,
+        domid: int,
+        nr_extents: int,
+        extent_order: int,
+        extent_start: Sequence[int] | Any,
+    ) -> int:
+        """``XENMEM_decrease_reservation``: free guest frames; the number of extents done.
+
+        Each page is removed on its own as Xen does; a whole extent that maps
+        one aligned allocated block is freed in one step, which leaves the
+        heap exactly as the page-by-page frees would.
+        """
+        self._memop_args(caller, domid, nr_extents, extent_order, 0)
+        d, _mf, why = self._memop_prologue(caller, domid, nr_extents, 0)
+        done = 0
+        if d is not None:
+            done, why = self._decrease_reservation(
+                caller, d, nr_extents, extent_order, extent_start
+            )
+        self.events.record(
+            "decrease_reservation",
+            {"domid": domid, "nr_extents": nr_extents, "extent_order": extent_order},
+            done,
+            reason=why,
+            **self._counters(),
+        )
+        return done
+
+    def _decrease_reservation(
+        self,
+        caller: Caller | Domain,
+        d: Domain,
+        nr: int,
+        order: int,
+        extent_start: Sequence[int] | Any,
+    ) -> tuple[int, str]:
+        gpfns = self._gpfns(extent_start, nr)
+        if gpfns is None:
+            return 0, "cannot read extent_start"
+        if order > self.memop_max_order(caller):
+            return 0, f"extent_order {order} > max_order {self.memop_max_order(caller)}"
+        size = 1 << order
+        for i, gfn in enumerate(gpfns):
+            mfn = d.p2m.get(gfn)
+            head = self.find_inuse_head(mfn) if mfn is not None else None
+            if (
+                order
+                and mfn is not None
+                and head is not None
+                and d.p2m.remove_extent(gfn, order) is not None
+            ):
+                if self._inuse[head].owner is d and not mfn & (size - 1):
+                    self._free_owned(d, mfn, order)
+                    continue
+                d.p2m.add(gfn, mfn, order)  # not one owned block: page by page
+            for j in range(size):
+                rc = self.guest_remove_page(d, gfn + j)
+                if rc:
+                    return i, f"gfn {gfn + j:#x}: {errno.errorcode[-rc]}"
+        return nr, ""
