@@ -1,0 +1,502 @@
+"""The libxc face: ``xenctrl.h`` names, argument order, structs and constants (``api.md`` §2).
+
+Where C returns -1 and sets ``errno``, these functions raise :class:`XcError`
+(an ``OSError`` with ``.errno``), as Xen's own Python binding raises
+``xc.Error``.  Pointer arguments take ``ctypes`` objects and are updated in
+place like C; ``None`` is NULL.  Arguments C could not even express (wrong
+types, values past the C type's range, NULL where C would fault) raise
+``TypeError``/``ValueError`` naming the argument, before anything changes.
+The handle acts as the privileged control domain of its host.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .claimsets import (
+    DOM0,
+    XEN_DOMCTL_CLAIM_MEMORY_GET,
+    XEN_DOMCTL_CLAIM_MEMORY_HOST,
+    XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
+    XEN_DOMCTL_CLAIM_MEMORY_SET,
+    XEN_DOMCTL_claim_memory,
+    XENMEM_claim_pages,
+    xen_memory_claim_t,
+)
+from .constants import MEMZONE_XEN, PAGE_SHIFT
+from .domain import Domain
+from .memory import (
+    XENMEM_decrease_reservation,
+    XENMEM_increase_reservation,
+    XENMEM_populate_physmap,
+    XENMEMF_address_bits,
+    XENMEMF_exact_node,
+    XENMEMF_exact_node_request,
+    XENMEMF_node,
+    XENMEMF_populate_on_demand,
+)
+from .xen import Xen
+
+__all__ = [
+    "XcError",
+    "xc_interface",
+    "xen_memory_claim_t",
+    "xen_pfn_t",
+    "XEN_DOMCTL_CLAIM_MEMORY_HOST",
+    "XEN_DOMCTL_CLAIM_MEMORY_LEGACY",
+    "XEN_DOMCTL_CLAIM_MEMORY_SET",
+    "XEN_DOMCTL_CLAIM_MEMORY_GET",
+    "XEN_DOMCTL_claim_memory",
+    "XENMEM_claim_pages",
+    "XENMEM_populate_physmap",
+    "XENMEM_increase_reservation",
+    "XENMEM_decrease_reservation",
+    "XENMEMF_node",
+    "XENMEMF_exact_node",
+    "XENMEMF_exact_node_request",
+    "XENMEMF_address_bits",
+    "XENMEMF_populate_on_demand",
+]
+
+xen_pfn_t = ctypes.c_uint64
+U32 = (1 << 32) - 1
+U64 = (1 << 64) - 1
+
+
+class XcError(OSError):
+    """A libxc call returned -1: ``.errno`` is the error, the message says what was refused."""
+
+    def __init__(self, err: int, message: str) -> None:
+        super().__init__(err, f"{errno.errorcode.get(err, err)}: {message}")
+        self.status: list[int] = []
+
+
+class xc_interface:
+    """``xc_interface *``: a handle on one simulated host, as its control domain."""
+
+    def __init__(self, xen: Xen) -> None:
+        self.xen = xen
+        self.open = True
+
+    def __repr__(self) -> str:
+        return f"<xc_interface {'open' if self.open else 'closed'} on {self.xen!r}>"
+
+
+# --------------------------------------------------------------------- checks
+def _int(name: str, value: object, hi: int, lo: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and math.isnan(value):
+            raise TypeError(f"{name} must be an integer, not NaN")
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    if value < lo:
+        raise ValueError(f"{name} = {value} is negative: not a valid C unsigned value")
+    if value > hi:
+        kind = "uint32_t" if hi == U32 else "uint64_t" if hi == U64 else f"<= {hi}"
+        raise ValueError(f"{name} = {value} does not fit {kind}")
+    return value
+
+
+def _xch(xch: object) -> Xen:
+    if not isinstance(xch, xc_interface):
+        raise TypeError(f"xch must be an xc_interface from xc_interface_open, not {xch!r}")
+    if not xch.open:
+        raise ValueError("xch is closed")
+    return xch.xen
+
+
+def _dom(xen: Xen, fn: str, domid: object) -> Domain:
+    _int("domid", domid, U32)
+    assert isinstance(domid, int)
+    d = xen.domains.get(domid)
+    if d is None:
+        raise XcError(errno.ESRCH, f"{fn}: no domain {domid}")
+    return d
+
+
+def _reason(xen: Xen) -> str:
+    ev = xen.events.last()
+    return str(ev.info.get("reason", "")) if ev else ""
+
+
+# ---------------------------------------------------------------- interface
+def xc_interface_open(xen: Xen) -> xc_interface:
+    """``xc_interface *xc_interface_open(xentoollog_logger *, xentoollog_logger *, unsigned)``."""
+    if not isinstance(xen, Xen):
+        raise TypeError(f"xc_interface_open needs a claims.Xen host, not {type(xen).__name__}")
+    return xc_interface(xen)
+
+
+def xc_interface_close(xch: xc_interface) -> int:
+    """``int xc_interface_close(xc_interface *xch)``."""
+    _xch(xch)
+    xch.open = False
+    return 0
+
+
+# ------------------------------------------------------------------- domains
+def xc_domain_create(xch: xc_interface, config: dict[str, Any] | None = None) -> int:
+    """``int xc_domain_create(xc_interface *xch, uint32_t *pdomid, struct xen_domctl_createdomain *config)``.
+
+    Returns the new domid.  ``config`` may give ``domid`` and ``node_affinity``.
+    """
+    xen = _xch(xch)
+    cfg = dict(config or {})
+    unknown = set(cfg) - {"domid", "node_affinity"}
+    if unknown:
+        raise ValueError(f"config: unknown keys {sorted(unknown)}")
+    domid = cfg.get("domid")
+    if domid is not None:
+        _int("config['domid']", domid, 0x7FEF)
+        if domid in xen.domains:
+            raise XcError(errno.EEXIST, f"xc_domain_create: domain {domid} exists")
+    return xen.domain_create(domid, node_affinity=cfg.get("node_affinity")).domid
+
+
+def xc_domain_destroy(xch: xc_interface, domid: int) -> int:
+    """``int xc_domain_destroy(xc_interface *xch, uint32_t domid)``."""
+    xen = _xch(xch)
+    xen.domain_kill(_dom(xen, "xc_domain_destroy", domid))
+    return 0
+
+
+def xc_domain_setmaxmem(xch: xc_interface, domid: int, max_memkb: int) -> int:
+    """``int xc_domain_setmaxmem(xc_interface *xch, uint32_t domid, uint64_t max_memkb)``.
+
+    ``max_pages = min(max_memkb >> 2, UINT32_MAX)`` (``XEN_DOMCTL_max_mem``).
+    """
+    xen = _xch(xch)
+    _int("max_memkb", max_memkb, U64)
+    d = _dom(xen, "xc_domain_setmaxmem", domid)
+    xen.domain_set_max_pages(d, min(max_memkb >> (PAGE_SHIFT - 10), U32))
+    return 0
+
+
+def xc_domain_node_setaffinity(xch: xc_interface, domid: int, nodes: Iterable[int]) -> int:
+    """``int xc_domain_node_setaffinity(xc_interface *xch, uint32_t domid, xc_nodemap_t nodemap)``.
+
+    ``nodes`` is an iterable of node ids (the bits of the nodemap).
+    """
+    xen = _xch(xch)
+    if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Iterable):
+        raise TypeError("nodes must be an iterable of node ids")
+    ids = [_int("node", n, xen.max_numnodes - 1) for n in nodes]
+    d = _dom(xen, "xc_domain_node_setaffinity", domid)
+    rc = xen.domain_node_setaffinity(d, ids)
+    if rc:
+        raise XcError(-rc, f"xc_domain_node_setaffinity: {sorted(ids)} holds no online node")
+    return 0
+
+
+@dataclass(frozen=True)
+class xc_domaininfo_t:
+    """The fields of ``xc_domaininfo_t`` (``struct xen_domctl_getdomaininfo``) the kit keeps."""
+
+    domain: int
+    tot_pages: int
+    max_pages: int
+    outstanding_pages: int
+    dying: bool
+    shr_pages: int = 0
+
+
+def xc_domain_getinfo_single(xch: xc_interface, domid: int) -> xc_domaininfo_t:
+    """``int xc_domain_getinfo_single(xc_interface *xch, uint32_t domid, xc_domaininfo_t *info)``."""
+    xen = _xch(xch)
+    d = _dom(xen, "xc_domain_getinfo_single", domid)
+    return xc_domaininfo_t(d.domid, d.tot_pages, d.max_pages, d.outstanding_pages, d.is_dying)
+
+
+# -------------------------------------------------------------------- claims
+def xc_domain_claim_pages(xch: xc_interface, domid: int, nr_pages: int) -> int:
+    """``int xc_domain_claim_pages(xc_interface *xch, uint32_t domid, unsigned long nr_pages)``.
+
+    Deprecated in v7 in favour of ``xc_domain_claim_memory``: an absolute target.
+    """
+    xen = _xch(xch)
+    _int("domid", domid, U32)
+    _int("nr_pages", nr_pages, U64)
+    rc = xen.do_memory_op_claim_pages(DOM0, domid & 0xFFFF, nr_pages)
+    if rc:
+        raise XcError(-rc, f"xc_domain_claim_pages(d{domid}, {nr_pages}): {_reason(xen)}")
+    return 0
+
+
+def xc_domain_claim_memory(
+    xch: xc_interface,
+    domid: int,
+    mode: int,
+    nr_entries: ctypes.c_uint32 | int,
+    claim_set: Any,
+) -> int:
+    """``int xc_domain_claim_memory(xc_interface *xch, uint32_t domid, uint32_t mode,
+    uint32_t *nr_entries, xen_memory_claim_t *claim_set)``.
+
+    ``nr_entries`` is a ``ctypes.c_uint32`` updated in place from the domctl
+    (GET: the needed or written count, also on ``ERANGE``); a plain int is
+    accepted for SET, where it is input only.  ``claim_set`` is a ctypes array
+    of ``xen_memory_claim_t`` (GET writes into it), a sequence of entries
+    (SET), or ``None`` (NULL).
+    """
+    xen = _xch(xch)
+    _int("domid", domid, U32)
+    _int("mode", mode, U32)
+    if nr_entries is None:
+        raise TypeError("nr_entries is NULL: xc_domain_claim_memory would dereference it")
+    if isinstance(nr_entries, ctypes.c_uint32):
+        nr = nr_entries.value
+    elif mode == XEN_DOMCTL_CLAIM_MEMORY_GET:
+        raise TypeError("nr_entries is in/out for GET: pass a ctypes.c_uint32")
+    else:
+        nr = _int("nr_entries", nr_entries, U32)
+    buf = _claim_buffer(claim_set, nr)
+    d: Domain | int = xen.domains.get(domid, domid)
+    rc, nr_out = xen.do_domctl_claim_memory(DOM0, d, mode, nr, buf)
+    if isinstance(nr_entries, ctypes.c_uint32):
+        nr_entries.value = nr_out
+    if buf is not claim_set and isinstance(claim_set, list) and rc == 0:
+        claim_set[: len(buf)] = list(buf)
+    if rc:
+        raise XcError(-rc, f"xc_domain_claim_memory(d{domid}): {_reason(xen)}")
+    return 0
+
+
+def _claim_buffer(claim_set: Any, nr: int) -> Any:
+    if claim_set is None or isinstance(claim_set, ctypes.Array):
+        if isinstance(claim_set, ctypes.Array) and claim_set._type_ is not xen_memory_claim_t:
+            raise TypeError("claim_set must be an array of xen_memory_claim_t")
+        return claim_set
+    if isinstance(claim_set, xen_memory_claim_t):
+        return (xen_memory_claim_t * 1)(claim_set)
+    if isinstance(claim_set, Sequence) and not isinstance(claim_set, (str, bytes)):
+        for i, e in enumerate(claim_set):
+            if not isinstance(e, xen_memory_claim_t):
+                raise TypeError(f"claim_set[{i}] must be a xen_memory_claim_t")
+        return (xen_memory_claim_t * len(claim_set))(*claim_set)
+    raise TypeError(
+        f"claim_set must be a ctypes array, a list of entries or None, not {claim_set!r}"
+    )
+
+
+# ------------------------------------------------------------ reservations
+def _pfn_buffer(extent_start: Any, nr: int, name: str = "extent_start") -> Any:
+    if extent_start is None:
+        raise TypeError(f"{name} is NULL: the hypercall bounce buffer would fault")
+    if isinstance(extent_start, (str, bytes)) or not hasattr(extent_start, "__len__"):
+        raise TypeError(f"{name} must be an array of xen_pfn_t")
+    if len(extent_start) < nr:
+        raise ValueError(f"{name} holds {len(extent_start)} frames, nr_extents is {nr}")
+    for i in range(nr):
+        _int(
+            f"{name}[{i}]",
+            int(extent_start[i]) if isinstance(extent_start, ctypes.Array) else extent_start[i],
+            U64,
+        )
+    return extent_start
+
+
+def xc_domain_populate_physmap(
+    xch: xc_interface,
+    domid: int,
+    nr_extents: int,
+    extent_order: int,
+    mem_flags: int,
+    extent_start: Any,
+) -> int:
+    """``int xc_domain_populate_physmap(xc_interface *xch, uint32_t domid,
+    unsigned long nr_extents, unsigned int extent_order, unsigned int mem_flags,
+    xen_pfn_t *extent_start)``: the number of extents done."""
+    xen = _xch(xch)
+    _int("domid", domid, U32)
+    _int("nr_extents", nr_extents, U64)
+    _int("extent_order", extent_order, U32)
+    _int("mem_flags", mem_flags, U32)
+    _pfn_buffer(extent_start, nr_extents)
+    return xen.do_memory_op_populate_physmap(
+        DOM0, domid & 0xFFFF, nr_extents, extent_order, mem_flags, extent_start
+    )
+
+
+def xc_domain_populate_physmap_exact(
+    xch: xc_interface,
+    domid: int,
+    nr_extents: int,
+    extent_order: int,
+    mem_flags: int,
+    extent_start: Any,
+) -> int:
+    """``int xc_domain_populate_physmap_exact(...)``: 0, or ``XcError(EBUSY)`` if fewer were done."""
+    done = xc_domain_populate_physmap(xch, domid, nr_extents, extent_order, mem_flags, extent_start)
+    if done != nr_extents:
+        raise XcError(
+            errno.EBUSY,
+            f"xc_domain_populate_physmap_exact(d{domid}): {done} of {nr_extents} extents of "
+            f"order {extent_order} done: {_reason(xch.xen)}",
+        )
+    return 0
+
+
+def xc_domain_increase_reservation_exact(
+    xch: xc_interface,
+    domid: int,
+    nr_extents: int,
+    extent_order: int,
+    mem_flags: int,
+    extent_start: Any = None,
+) -> int:
+    """``int xc_domain_increase_reservation_exact(...)``: 0 or ``XcError(ENOMEM)``."""
+    xen = _xch(xch)
+    _int("domid", domid, U32)
+    _int("nr_extents", nr_extents, U64)
+    _int("extent_order", extent_order, U32)
+    _int("mem_flags", mem_flags, U32)
+    done = xen.do_memory_op_increase_reservation(
+        DOM0, domid & 0xFFFF, nr_extents, extent_order, mem_flags
+    )
+    if done != nr_extents:
+        raise XcError(errno.ENOMEM, f"increase_reservation(d{domid}): {done} of {nr_extents} done")
+    return 0
+
+
+def xc_domain_decrease_reservation_exact(
+    xch: xc_interface,
+    domid: int,
+    nr_extents: int,
+    extent_order: int,
+    extent_start: Any,
+) -> int:
+    """``int xc_domain_decrease_reservation_exact(xc_interface *xch, uint32_t domid,
+    unsigned long nr_extents, unsigned int extent_order, xen_pfn_t *extent_start)``."""
+    xen = _xch(xch)
+    _int("domid", domid, U32)
+    _int("nr_extents", nr_extents, U64)
+    _int("extent_order", extent_order, U32)
+    _pfn_buffer(extent_start, nr_extents)
+    done = xen.do_memory_op_decrease_reservation(
+        DOM0, domid & 0xFFFF, nr_extents, extent_order, extent_start
+    )
+    if done != nr_extents:
+        raise XcError(
+            errno.EINVAL,
+            f"xc_domain_decrease_reservation_exact(d{domid}): {done} of {nr_extents} done: "
+            f"{_reason(xen)}",
+        )
+    return 0
+
+
+# ------------------------------------------------------------------- sysctl
+@dataclass(frozen=True)
+class xc_physinfo_t:
+    """The fields of ``xc_physinfo_t`` the kit keeps (pages, not bytes)."""
+
+    total_pages: int
+    free_pages: int
+    scrub_pages: int
+    outstanding_pages: int
+    nr_nodes: int
+    max_node_id: int
+
+
+def xc_physinfo(xch: xc_interface) -> xc_physinfo_t:
+    """``int xc_physinfo(xc_interface *xch, xc_physinfo_t *info)``.
+
+    ``free_pages`` excludes zone 0 and is not reduced by claims (PA §1.3).
+    """
+    xen = _xch(xch)
+    free, outstanding = xen.get_outstanding_claims()
+    total = sum(xen.node_present_pages(n) for n in range(xen.nr_nodes))
+    return xc_physinfo_t(
+        total, free, sum(xen.node_need_scrub), outstanding, xen.nr_nodes, xen.nr_nodes - 1
+    )
+
+
+@dataclass(frozen=True)
+class xc_meminfo_t:
+    """``xen_sysctl_meminfo_t``: bytes."""
+
+    memsize: int
+    memfree: int
+
+
+def xc_numainfo(xch: xc_interface) -> list[xc_meminfo_t]:
+    """``int xc_numainfo(xc_interface *xch, unsigned *max_nodes, xc_meminfo_t *meminfo, uint32_t *distance)``.
+
+    Per node: ``memsize`` (spanned pages) and ``memfree`` (``node_avail_pages``,
+    claims included) in bytes.
+    """
+    xen = _xch(xch)
+    return [
+        xc_meminfo_t(
+            xen.node_spanned_pages(n) << PAGE_SHIFT, xen.avail_node_heap_pages(n) << PAGE_SHIFT
+        )
+        for n in range(xen.nr_nodes)
+    ]
+
+
+def xc_availheap(xch: xc_interface, min_width: int, max_width: int, node: int) -> int:
+    """``int xc_availheap(xc_interface *xch, int min_width, int max_width, int node, uint64_t *bytes)``.
+
+    Free bytes in the address widths given (0 = no limit) on *node* (-1 = all).
+    """
+    xen = _xch(xch)
+    _int("min_width", min_width, 0x7FFFFFFF)
+    _int("max_width", max_width, 0x7FFFFFFF)
+    _int("node", node, 0x7FFFFFFF, lo=-1)
+    nz = xen.nr_zones
+    lo = xen.bits_to_zone(min_width) if min_width else MEMZONE_XEN + 1
+    lo = max(MEMZONE_XEN + 1, min(nz - 1, lo))
+    hi = xen.bits_to_zone(max_width) if max_width else nz - 1
+    hi = max(MEMZONE_XEN + 1, min(nz - 1, hi))
+    if lo > hi:
+        return 0
+    return xen.avail_heap_pages(lo, hi, node) << PAGE_SHIFT
+
+
+def _page_range(xen: Xen, start: int, end: int) -> None:
+    _int("start", start, U64)
+    _int("end", end, U64)
+    if end < start:
+        raise XcError(errno.EINVAL, f"end {end:#x} < start {start:#x}")
+    if end - start >= 1 << 20:
+        raise ValueError("a page range of more than 2**20 pages")
+
+
+def _page_op(xch: xc_interface, start: int, end: int, fn: str, op: str) -> list[int]:
+    xen = _xch(xch)
+    _page_range(xen, start, end)
+    status = []
+    for mfn in range(start, end + 1):
+        if op == "offline":
+            rc, st = xen.offline_page(mfn)
+        elif op == "online":
+            rc, st = xen.online_page(mfn)
+        else:
+            rc, st = xen.query_page_offline(mfn)
+        status.append(st)
+        if rc:
+            err = XcError(-rc, f"{fn}: MFN {mfn:#x} refused")
+            err.status = status
+            raise err
+    return status
+
+
+def xc_mark_page_offline(xch: xc_interface, start: int, end: int) -> list[int]:
+    """``int xc_mark_page_offline(xc_interface *xch, unsigned long start, unsigned long end, uint32_t *status)``.
+
+    Returns the status of each page ``start..end`` (inclusive).
+    """
+    return _page_op(xch, start, end, "xc_mark_page_offline", "offline")
+
+
+def xc_mark_page_online(xch: xc_interface, start: int, end: int) -> list[int]:
+    """``int xc_mark_page_online(xc_interface *xch, unsigned long start, unsigned long end, uint32_t *status)``."""
+    return _page_op(xch, start, end, "xc_mark_page_online", "online")
+
+
+def xc_query_page_offline_status(xch: xc_interface, start: int, end: int) -> list[int]:
+    """``int xc_query_page_offline_status(xc_interface *xch, unsigned long start, unsigned long end, uint32_t *status)``."""
+    return _page_op(xch, start, end, "xc_query_page_offline_status", "query")
