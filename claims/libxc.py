@@ -73,6 +73,7 @@ class XcError(OSError):
 
     def __init__(self, err: int, message: str) -> None:
         super().__init__(err, f"{errno.errorcode.get(err, err)}: {message}")
+        self.message = message
         self.status: list[int] = []
 
 

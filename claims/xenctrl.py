@@ -104,7 +104,7 @@ def _call(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except libxc.XcError as e:
-        raise Error(e.errno or 0, str(e.strerror)) from e
+        raise Error(e.errno or 0, e.message) from e
 
 
 _default_host: Xen | None = None
