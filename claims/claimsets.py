@@ -72,6 +72,11 @@ class Caller:
 DOM0 = Caller(0, True)
 
 
+def caller_key(caller: Caller | Domain) -> tuple[int, bool]:
+    """How an event records who called: ``(domid, privileged)``."""
+    return (caller.domid, caller.privileged)
+
+
 class ClaimSets(Offlining):
     """Claim installation, GET and the hypercall wrappers."""
 
@@ -106,7 +111,7 @@ class ClaimSets(Offlining):
         rc, reason = self._set_claim_entries(d, ents)
         self._claim_event(
             "domain_set_claim_entries",
-            {"d": d.domid, "entries": [(target_name(e.target), e.pages, e.cmd) for e in ents]},
+            {"d": d.domid, "entries": [(e.pages, e.target, e.cmd) for e in ents]},
             rc,
             reason=reason,
             claims=self._domain_claims(d),
@@ -373,7 +378,10 @@ class ClaimSets(Offlining):
         if d:
             info["claims"] = self._domain_claims(d)
         self._claim_event(
-            "do_memory_op_claim_pages", {"domid": domid, "nr_extents": nr_extents}, rc, **info
+            "do_memory_op_claim_pages",
+            {"caller": caller_key(caller), "domid": domid, "nr_extents": nr_extents},
+            rc,
+            **info,
         )
         return rc
 

@@ -9,6 +9,7 @@ recompute what the model decided.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ class Event:
     args: dict[str, Any]
     result: Any
     info: dict[str, Any] = field(default_factory=dict)
+    top: bool = True  # False for steps recorded inside another call (replay skips them)
 
     def __str__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
@@ -35,13 +37,27 @@ class EventLog:
     def __init__(self) -> None:
         self._events: list[Event] = []
         self.on_record: Callable[[], None] | None = None
+        self._depth = 0
 
     def record(self, op: str, args: dict[str, Any], result: Any, **info: Any) -> Event:
-        ev = Event(len(self._events), op, args, result, info)
+        ev = Event(len(self._events), op, args, result, info, self._depth == 0)
         self._events.append(ev)
         if self.on_record is not None:
             self.on_record()
         return ev
+
+    @contextmanager
+    def nested(self) -> Iterator[None]:
+        """Events recorded inside this block belong to an enclosing call."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+
+    def top_level(self) -> list[Event]:
+        """The events a caller asked for directly (what replay re-runs)."""
+        return [e for e in self._events if e.top]
 
     def __len__(self) -> int:
         return len(self._events)

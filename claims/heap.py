@@ -583,6 +583,7 @@ class Heap:
         check_int("zone_lo", zone_lo, 0, self.nr_zones - 1)
         check_int("zone_hi", zone_hi, zone_lo, self.nr_zones - 1)
         mfn, info = self._alloc_heap_pages(zone_lo, zone_hi, order, memflags, d)
+        info["zones"] = (zone_lo, zone_hi)
         self._record_alloc("alloc_heap_pages", d, order, memflags, mfn, info)
         return mfn
 

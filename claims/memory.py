@@ -11,7 +11,7 @@ import errno
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .claimsets import Caller, ClaimSets
+from .claimsets import Caller, ClaimSets, caller_key
 from .constants import (
     NUMA_NO_NODE,
     MEMF_bits,
@@ -162,21 +162,24 @@ class MemoryOps(ClaimSets):
         """
         self._memop_args(caller, domid, nr_extents, extent_order, mem_flags)
         args = {
+            "caller": caller_key(caller),
             "domid": domid,
             "nr_extents": nr_extents,
             "extent_order": extent_order,
             "mem_flags": mem_flags,
+            "extent_start": self._gpfns(extent_start, nr_extents),
         }
         d, memflags, why = self._memop_prologue(caller, domid, nr_extents, mem_flags)
         done, mfns = 0, list[int]()
         if d is not None and mem_flags & XENMEMF_populate_on_demand:
             d, why = None, "populate-on-demand is not modelled"
         if d is not None:
-            done, mfns, why = self._populate_physmap(
-                caller, d, nr_extents, extent_order, memflags, extent_start
-            )
+            with self.events.nested():
+                done, mfns, why = self._populate_physmap(
+                    caller, d, nr_extents, extent_order, memflags, extent_start
+                )
         self.events.record(
-            "populate_physmap", args, done, mfns=mfns, reason=why, **self._counters()
+            "do_memory_op_populate_physmap", args, done, mfns=mfns, reason=why, **self._counters()
         )
         return done
 
@@ -226,16 +229,23 @@ class MemoryOps(ClaimSets):
             if extent_order > self.memop_max_order(caller):
                 why = f"extent_order {extent_order} > max_order"
             else:
-                for _ in range(nr_extents):
-                    mfn = self.alloc_domheap_pages(d, extent_order, memflags)
-                    if mfn is None:
-                        why = "could not allocate"
-                        break
-                    mfns.append(mfn)
-                    done += 1
+                with self.events.nested():
+                    for _ in range(nr_extents):
+                        mfn = self.alloc_domheap_pages(d, extent_order, memflags)
+                        if mfn is None:
+                            why = "could not allocate"
+                            break
+                        mfns.append(mfn)
+                        done += 1
         self.events.record(
-            "increase_reservation",
-            {"domid": domid, "nr_extents": nr_extents, "extent_order": extent_order},
+            "do_memory_op_increase_reservation",
+            {
+                "caller": caller_key(caller),
+                "domid": domid,
+                "nr_extents": nr_extents,
+                "extent_order": extent_order,
+                "mem_flags": mem_flags,
+            },
             done,
             mfns=mfns,
             reason=why,
@@ -285,8 +295,14 @@ class MemoryOps(ClaimSets):
                 caller, d, nr_extents, extent_order, extent_start
             )
         self.events.record(
-            "decrease_reservation",
-            {"domid": domid, "nr_extents": nr_extents, "extent_order": extent_order},
+            "do_memory_op_decrease_reservation",
+            {
+                "caller": caller_key(caller),
+                "domid": domid,
+                "nr_extents": nr_extents,
+                "extent_order": extent_order,
+                "extent_start": self._gpfns(extent_start, nr_extents),
+            },
             done,
             reason=why,
             **self._counters(),

@@ -64,6 +64,15 @@ class Xen(MemoryOps):
         opt_scrub_domheap: bool = False,
     ) -> None:
         self.rules = rules_for(semantics)
+        self.config: dict[str, Any] = {
+            "nodes": nodes,
+            "semantics": semantics,
+            "max_order": max_order,
+            "nr_zones": nr_zones,
+            "max_numnodes": max_numnodes,
+            "dma_bitsize": dma_bitsize,
+            "opt_scrub_domheap": opt_scrub_domheap,
+        }
         super().__init__(
             nodes,
             max_order=max_order,
@@ -81,6 +90,13 @@ class Xen(MemoryOps):
     def dom0(self) -> Caller:
         """The privileged control domain, as a hypercall caller."""
         return DOM0
+
+    def _counters(self) -> dict[str, Any]:
+        out = super()._counters()
+        out["counters"]["domain_claims"] = {
+            d.domid: (d.outstanding_pages, tuple(d.claims)) for d in self.domains.values()
+        }
+        return out
 
     def _after_event(self) -> None:
         if self.debug_checks:

@@ -1,0 +1,112 @@
+"""Replay a host's events on a fresh copy: the trace scrubber and scenario files use it.
+
+Only top-level events are re-run (a populate re-runs its allocations itself).
+Every op that changes state is known here; replaying the events of a host
+rebuilds it exactly (``state()`` compares equal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .claimsets import Caller, xen_memory_claim_t
+from .domain import Domain
+from .events import Event
+from .xen import Xen
+
+
+def fresh_host(xen: Xen) -> Xen:
+    """A new, empty host built like *xen* (same memory map, parameters, rule set)."""
+    return Xen(**xen.config)
+
+
+def _caller(args: dict[str, Any]) -> Caller:
+    domid, privileged = args.get("caller", (0, True))
+    return Caller(domid, privileged)
+
+
+def _dom(xen: Xen, domid: int | None) -> Domain | None:
+    return None if domid is None else xen.domains[domid]
+
+
+def _entries(raw: list[tuple[int, int, int]] | None) -> Any:
+    if raw is None:
+        return None
+    return (xen_memory_claim_t * max(1, len(raw)))(*[xen_memory_claim_t(*e) for e in raw])
+
+
+def _domctl(x: Xen, a: dict[str, Any]) -> None:
+    d = x.domains.get(a["d"], a["d"])
+    x.do_domctl_claim_memory(_caller(a), d, a["mode"], a["nr_entries"], _entries(a.get("entries")))
+
+
+REPLAY: dict[str, Callable[[Xen, dict[str, Any], Event], object]] = {
+    "init_heap_pages": lambda x, a, e: x.init_heap_pages(a["mfn"], a["nr"], a["need_scrub"]),
+    "domain_create": lambda x, a, e: x.domain_create(
+        a["domid"], a["max_pages"], a["node_affinity"]
+    ),
+    "domain_kill": lambda x, a, e: x.domain_kill(x.domains[a["d"]]),
+    "domain_set_max_pages": lambda x, a, e: x.domain_set_max_pages(
+        x.domains[a["d"]], a["max_pages"]
+    ),
+    "domain_node_setaffinity": lambda x, a, e: x.domain_node_setaffinity(
+        x.domains[a["d"]], a["nodes"]
+    ),
+    "alloc_heap_pages": lambda x, a, e: x.alloc_heap_pages(
+        e.info["zones"][0], e.info["zones"][1], a["order"], a["memflags"], _dom(x, a["d"])
+    ),
+    "alloc_domheap_pages": lambda x, a, e: x.alloc_domheap_pages(
+        _dom(x, a["d"]), a["order"], a["memflags"]
+    ),
+    "free_heap_pages": lambda x, a, e: x.free_heap_pages(a["mfn"], a["order"], a["need_scrub"]),
+    "free_domheap_pages": lambda x, a, e: x.free_domheap_pages(a["mfn"], a["order"]),
+    "assign_pages": lambda x, a, e: x.assign_pages(
+        a["mfn"], a["nr"], x.domains[a["d"]], a["memflags"]
+    ),
+    "scrub": lambda x, a, e: x.scrub(a["node"]),
+    "mark_page_offline": lambda x, a, e: x.mark_page_offline(a["mfn"], a["broken"]),
+    "reserve_offlined_page": lambda x, a, e: x.reserve_offlined_page(a["head_mfn"]),
+    "offline_page": lambda x, a, e: x.offline_page(a["mfn"], a["broken"]),
+    "online_page": lambda x, a, e: x.online_page(a["mfn"]),
+    "domain_set_claim_entries": lambda x, a, e: x.domain_set_claim_entries(
+        x.domains[a["d"]], [xen_memory_claim_t(*t) for t in a["entries"]]
+    ),
+    "domain_set_outstanding_pages": lambda x, a, e: x.domain_set_outstanding_pages(
+        x.domains[a["d"]], a["pages"]
+    ),
+    "do_domctl_claim_memory": lambda x, a, e: _domctl(x, a),
+    "do_memory_op_claim_pages": lambda x, a, e: x.do_memory_op_claim_pages(
+        _caller(a), a["domid"], a["nr_extents"]
+    ),
+    "do_memory_op_populate_physmap": lambda x, a, e: x.do_memory_op_populate_physmap(
+        _caller(a),
+        a["domid"],
+        a["nr_extents"],
+        a["extent_order"],
+        a["mem_flags"],
+        a["extent_start"],
+    ),
+    "do_memory_op_increase_reservation": lambda x, a, e: x.do_memory_op_increase_reservation(
+        _caller(a), a["domid"], a["nr_extents"], a["extent_order"], a["mem_flags"]
+    ),
+    "do_memory_op_decrease_reservation": lambda x, a, e: x.do_memory_op_decrease_reservation(
+        _caller(a), a["domid"], a["nr_extents"], a["extent_order"], a["extent_start"]
+    ),
+}
+
+
+def apply(xen: Xen, event: Event) -> None:
+    """Re-run one top-level event on *xen*."""
+    fn = REPLAY.get(event.op)
+    if fn is None:
+        raise ValueError(f"event #{event.seq} {event.op!r} cannot be replayed")
+    fn(xen, event.args, event)
+
+
+def replay(xen: Xen, upto: int | None = None) -> Xen:
+    """A fresh host with *xen*'s top-level events up to index *upto* (exclusive) re-run."""
+    host = fresh_host(xen)
+    for ev in xen.events.top_level()[:upto]:
+        apply(host, ev)
+    return host
