@@ -285,11 +285,15 @@ class ClaimSets(Offlining):
             raise TypeError(f"caller must be a Caller or Domain, not {type(caller).__name__}")
         check_int("mode", mode, 0, (1 << 32) - 1)
         check_int("nr_entries", nr_entries, 0, (1 << 32) - 1)
-        args = {
+        args: dict[str, Any] = {
+            "caller": caller_key(caller),
             "d": d.domid if isinstance(d, Domain) else d,
             "mode": mode,
             "nr_entries": nr_entries,
         }
+        if mode == XEN_DOMCTL_CLAIM_MEMORY_SET:
+            got = _read_guest(entries, nr_entries) if nr_entries <= 65536 else None
+            args["entries"] = None if got is None else [(e.pages, e.target, e.cmd) for e in got]
         rc, nr, reason = self._domctl_claim_memory(caller, d, mode, nr_entries, entries)
         info: dict[str, Any] = {"nr_entries_out": nr, "reason": reason}
         dom = self._lookup(d)
