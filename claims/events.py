@@ -25,6 +25,20 @@ class Event:
     info: dict[str, Any] = field(default_factory=dict)
     top: bool = True  # False for steps recorded inside another call (replay skips them)
 
+    def short(self) -> str:
+        """One line for people: the op, its main arguments, the result and the reason."""
+        keep = {
+            k: v for k, v in self.args.items() if k not in ("caller", "entries", "extent_start")
+        }
+        args = ", ".join(f"{k}={v}" for k, v in keep.items())
+        res = (
+            f"{self.result:#x}"
+            if isinstance(self.result, int) and self.result > 4096
+            else self.result
+        )
+        why = self.info.get("reason")
+        return f"#{self.seq} {self.op}({args}) → {res}" + (f" ({why})" if why else "")
+
     def __str__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
         extra = "".join(f" {k}={v!r}" for k, v in self.info.items() if k != "counters")
