@@ -1,0 +1,169 @@
+"""Controllers driven headlessly: set ``.value``, ``.click()``, check the model and the traces."""
+
+from __future__ import annotations
+
+import pytest
+
+import claims
+from claims import viz
+from claims.widgets import AllocationStepper, ClaimSetEditor, HeapExplorer, TraceScrubber
+
+
+@pytest.fixture
+def xen() -> claims.Xen:
+    host = claims.hosts.demo()
+    host.domain_create()
+    host.domain_create()
+    return host
+
+
+def values(fw: object) -> dict[str, tuple[object, ...]]:
+    return {k: tuple(v) for k, v in viz.figure_values(fw).items()}  # type: ignore[arg-type]
+
+
+def test_editor_installs_through_the_domctl(
+    xen: claims.Xen, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ed = ClaimSetEditor(xen)
+    assert "unclaimed free: 4096 pages" in ed.node_free[0].value
+    ed.node_pages[0].value = "1000"
+    ed.host_pages.value = "24"
+    ed.install.click()
+    d1 = xen.domains[1]
+    assert (d1.claims, d1.host_claims) == ([1000, 0], 24)
+    assert ed.result.value.count("0: installed") == 1
+    assert values(ed.figure)["d1 node claims"] == (1000, 0, 0)
+    assert values(ed.figure)["d1 host-wide claim"] == (0, 0, 24)
+    assert "unclaimed free: 3096 pages" in ed.node_free[0].value
+    ev = xen.events.last()
+    assert ev is not None and ev.op == "do_domctl_claim_memory"
+    # replace, then release
+    ed.node_pages[0].value = ""
+    ed.node_pages[1].value = "10"
+    ed.host_pages.value = ""
+    ed.install.click()
+    assert (d1.claims, d1.host_claims) == ([0, 10], 0)
+    ed.release.click()
+    assert d1.outstanding_pages == 0 and xen.outstanding_claims == 0
+    assert capsys.readouterr().out == ""  # callbacks print nothing
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "says"),
+    [
+        ("node0", "-5", "negative"),
+        ("node0", "abc", "not a whole number"),
+        ("node0", str(1 << 64), "too large"),
+        ("host", "1.5", "not a whole number"),
+        ("other", "7", "ENOENT: entry 1 (node7, 1 pages): no such online node"),
+        ("node0", "5000", "ENOMEM"),
+    ],
+)
+def test_editor_refuses_bad_values(xen: claims.Xen, field: str, text: str, says: str) -> None:
+    ed = ClaimSetEditor(xen)
+    ed.node_pages[1].value = "5"  # a valid row alongside
+    if field == "node0":
+        ed.node_pages[0].value = text
+    elif field == "host":
+        ed.host_pages.value = text
+    else:
+        ed.other_target.value = text
+        ed.other_pages.value = "1"
+    before = xen.state()
+    ed.install.click()
+    assert says in ed.result.value and "nothing changed" in ed.result.value
+    assert xen.state() == before
+    assert values(ed.figure)["d1 node claims"] == (0, 0, 0)
+
+
+def test_editor_legacy_switch(xen: claims.Xen) -> None:
+    ed = ClaimSetEditor(xen, domid=2)
+    ed.legacy.value = True
+    ed.host_pages.value = "100"
+    ed.install.click()
+    assert xen.domains[2].outstanding_pages == 100
+    ed.install.click()  # one legacy claim per domain
+    assert "EINVAL" in ed.result.value and "already has a claim" in ed.result.value
+    ed.node_pages[0].value = "1"
+    ed.host_pages.value = "0"
+    ed.install.click()
+    assert "LEGACY cannot be combined with node claims" in ed.result.value
+
+
+def test_stepper_steps_and_redraws(xen: claims.Xen) -> None:
+    ClaimSetEditor(xen)  # unused: the stepper sees the same host
+    xen.domain_set_claim_entries(
+        xen.domains[1],
+        [claims.xen_memory_claim_t(512, 1), claims.xen_memory_claim_t(64, 0x80000000)],
+    )
+    st = AllocationStepper(xen)
+    st.domain.value = 1
+    st.order.value = "9"
+    st.node.value = 1
+    st.exact.value = True
+    st.step.click()
+    assert xen.domains[1].claims == [0, 0]
+    assert values(st.bars)["d1 allocated"] == (0, 512, 0)
+    assert values(st.redeem)["same-node claim"] == (512,)
+    assert "MFN 0x2e00 node 1" in st.log.value
+    # Run N: order 0 on node 0, host-wide claim first, then unclaimed
+    st.order.value = "0"
+    st.node.value = 0
+    st.count.value = "70"
+    st.run.click()
+    assert st.progress.value == 70
+    assert values(st.redeem)["host-wide claim"][-20:].count(1) == 14  # steps 51..64 of 70
+    assert xen.domains[1].outstanding_pages == 0
+    assert "70 allocations" in st.result.value
+
+
+def test_stepper_null_and_bad_values(xen: claims.Xen) -> None:
+    st = AllocationStepper(xen)
+    st.domain.value = 1
+    st.order.value = "13"  # more than a node holds
+    st.node.value = 0
+    st.exact.value = True
+    st.step.click()
+    assert "NULL after 0 allocations: no suitable free block" in st.result.value
+    before = xen.state()
+    for bad in ("-1", "x", ""):
+        st.order.value = bad
+        st.step.click()
+        assert "refused" in st.result.value
+    st.order.value = "0"
+    st.count.value = "0"
+    st.run.click()
+    assert "N must be at least 1" in st.result.value
+    assert xen.state() == before
+
+
+def test_heap_explorer(xen: claims.Xen) -> None:
+    xen.alloc_domheap_pages(xen.domains[1], 4, claims.MEMF_node(1))
+    he = HeapExplorer(xen)
+    he.node.value = 1
+    names = {t.name for t in he.strip.data}
+    assert names == {"free clean", "d1 allocated"}
+    assert list(he.buddy.data[0].z[1][4:12]) == [1, 1, 1, 1, 1, 1, 1, 1]
+    he.zone.value = 14
+    assert "zone 14" in he.strip.layout.title.text
+
+
+def test_trace_scrubber_replays_on_a_copy(xen: claims.Xen) -> None:
+    d1 = xen.domains[1]
+    xen.domain_set_claim_entries(d1, [claims.xen_memory_claim_t(100, 0)])
+    xen.alloc_domheap_pages(d1, 5, claims.MEMF_node(0))
+    ts = TraceScrubber(xen)
+    n = len(xen.events.top_level())
+    assert ts.slider.max == n and values(ts.figure)["d1 node claims"][0] == 68
+    ts.prev.click()
+    assert values(ts.figure)["d1 node claims"][0] == 100
+    assert "domain_set_claim_entries" in ts.what.value
+    ts.slider.value = 0
+    assert ts.copy.total_avail_pages == 0
+    ts.next.click()
+    assert ts.copy.total_avail_pages == 8192
+    assert d1.claims[0] == 68  # the live host is untouched
+    xen.free_domheap_pages(*xen.owned_pages(d1)[0])
+    ts.refresh()
+    ts.slider.value = ts.slider.max
+    assert ts.copy.state()["total_avail_pages"] == xen.total_avail_pages
