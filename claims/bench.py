@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from . import hosts
 from .constants import MEMF_node
+from .xen import Xen
 
 GIB_PAGES = 1 << 18
 
@@ -63,6 +64,44 @@ def main() -> None:
 
         t = median_time(allocs)
         print(f"order {order} alloc+free{'':17} {n / t:10.0f}")
+    print()
+    controller_redraws()
+
+
+def controller_redraws() -> None:
+    """Time from a control change to the redrawn figures, per controller and host."""
+    print(f"{'controller redraw':40} {'median ms':>10}")
+    _redraws("demo host", hosts.demo())
+    _redraws("8 nodes x 1 TiB", hosts.uniform(8, 1024 * GIB_PAGES))
+
+
+def _redraws(label: str, xen: Xen) -> None:
+    from .widgets import AllocationStepper, ClaimSetEditor, HeapExplorer
+
+    xen.domain_create()
+    ed = ClaimSetEditor(xen)
+    st = AllocationStepper(xen)
+    he = HeapExplorer(xen)
+    st.domain.value = 1
+    st.order.value = "9"
+    flip = [0]
+
+    def editor() -> None:
+        flip[0] ^= 1
+        ed.node_pages[0].value = str(100 + flip[0])
+        ed.install.click()
+
+    def explorer() -> None:
+        flip[0] ^= 1
+        he.node.value = flip[0]
+
+    for name, fn in [
+        ("ClaimSetEditor Install", editor),
+        ("AllocationStepper Step", st.step.click),
+        ("HeapExplorer node change", explorer),
+    ]:
+        t = median_time(fn, runs=7) * 1000
+        print(f"{name + ', ' + label:40} {t:10.1f}")
 
 
 if __name__ == "__main__":
