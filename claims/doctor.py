@@ -1,0 +1,99 @@
+"""Check a kit install from inside a notebook: ``claims.doctor.check()``."""
+
+from __future__ import annotations
+
+import html
+import importlib.metadata as md
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Check:
+    what: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _version(pkg: str) -> str | None:
+    try:
+        return md.version(pkg)
+    except md.PackageNotFoundError:
+        return None
+
+
+def _major(v: str) -> int:
+    return int(v.split(".")[0]) if v and v.split(".")[0].isdigit() else 0
+
+
+class Report(list[Check]):
+    """The checks, shown as a table in a notebook."""
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{'✅' if c.ok else '❌'}</td><td>{html.escape(c.what)}</td>"
+            f"<td>{html.escape(c.detail)}</td><td><code>{html.escape(c.fix)}</code></td></tr>"
+            for c in self
+        )
+        return (
+            "<table><tr><th></th><th>check</th><th>found</th><th>how to fix</th></tr>"
+            f"{rows}</table>"
+        )
+
+    def __str__(self) -> str:
+        return "\n".join(
+            f"{'ok ' if c.ok else 'BAD'} {c.what}: {c.detail}" + (f" -> {c.fix}" if c.fix else "")
+            for c in self
+        )
+
+
+def check() -> Report:
+    """Python, the kit, plotly, ipywidgets and its JupyterLab extension, anywidget, kernel env."""
+    fix = 'pip install -e ".[notebooks,test]"'
+    r = Report()
+    py = sys.version.split()[0]
+    py_ok = sys.version_info >= (3, 11)
+    r.append(Check("Python >= 3.11", py_ok, py, "" if py_ok else "use Python 3.11 or newer"))
+    import claims
+
+    here = Path(claims.__file__).resolve()
+    r.append(Check("claims importable", True, f"{claims.__version__} from {here.parent}"))
+    for pkg, need in (("plotly", 5), ("ipywidgets", 8), ("anywidget", 0), ("jupyterlab", 4)):
+        v = _version(pkg)
+        ok = v is not None and _major(v) >= need
+        r.append(Check(pkg, ok, v or "missing", "" if ok else fix))
+    ext = importlib.util.find_spec("jupyterlab_widgets")
+    labext = Path(
+        sys.prefix, "share", "jupyter", "labextensions", "@jupyter-widgets", "jupyterlab-manager"
+    )
+    ok = ext is not None and labext.is_dir()
+    r.append(
+        Check(
+            "widgets extension for JupyterLab",
+            ok,
+            str(labext) if ok else "jupyterlab_widgets or its labextension is missing",
+            "" if ok else "pip install jupyterlab_widgets, then restart JupyterLab",
+        )
+    )
+    in_env = str(here).startswith(str(Path(sys.prefix).resolve())) or (
+        Path(sys.prefix).resolve() in here.parents
+    )
+    editable = _version("claims") is not None
+    r.append(
+        Check(
+            "kernel runs the environment the kit is installed in",
+            in_env or editable,
+            f"kernel python {sys.executable}",
+            ""
+            if in_env or editable
+            else f"{fix} with this kernel's python, or pick the right kernel",
+        )
+    )
+    return r
