@@ -145,6 +145,10 @@ class Heap:
         self._map_s = [s for s, _, _ in starts]
         self._map = starts
         self.dma_bitsize = self._dma_bitsize(dma_bitsize)
+        self._node_zones = [
+            (self.page_to_zone(rs[0][0]), self.page_to_zone(rs[-1][1] - 1)) if rs else (1, 0)
+            for rs in self.node_ranges
+        ]
         nn = self.nr_nodes
         # counters (PA §1.3)
         self.avail: list[list[int]] = [[0] * nr_zones for _ in range(nn)]
@@ -541,7 +545,8 @@ class Heap:
         while True:
             if node < self.nr_nodes and self.rules.node_gate(self, node, order, memflags, d):
                 avail = self.avail[node]
-                for zone in range(zone_hi, zone_lo - 1, -1):
+                zmin, zmax = self._node_zones[node]  # zones outside the node's map are empty
+                for zone in range(min(zone_hi, zmax), max(zone_lo, zmin) - 1, -1):
                     if avail[zone] < request:
                         continue
                     for j in range(order, self.max_order + 1):

@@ -318,7 +318,7 @@ def timeline(events: Iterable[Event]) -> go.Figure:
         )
     domids = sorted({k for e in evs for k in e.info["counters"].get("domain_claims", {})})
     for domid in domids:
-        ys = [e.info["counters"].get("domain_claims", {}).get(domid, (None,))[0] for e in evs]
+        ys = [e.info["counters"].get("domain_claims", {}).get(domid, (0,))[0] for e in evs]
         fig.add_trace(
             go.Scatter(
                 name=f"d{domid} outstanding_pages",

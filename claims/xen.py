@@ -94,8 +94,10 @@ class Xen(MemoryOps):
     def _counters(self) -> dict[str, Any]:
         out = super()._counters()
         out["counters"]["domain_claims"] = {
-            d.domid: (d.outstanding_pages, tuple(d.claims)) for d in self.domains.values()
-        }
+            d.domid: (d.outstanding_pages, tuple(d.claims))
+            for d in self.domains.values()
+            if d.outstanding_pages
+        }  # domains without claims are left out: 0
         return out
 
     def _after_event(self) -> None:
