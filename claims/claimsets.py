@@ -16,6 +16,7 @@ from typing import Any
 
 from .accounting import domain_release_all_claims
 from .domain import Domain
+from .errors import errname
 from .offline import Offlining
 from .validate import check_int
 
@@ -58,6 +59,8 @@ def target_name(target: int) -> str:
         return "HOST"
     if target == XEN_DOMCTL_CLAIM_MEMORY_LEGACY:
         return "LEGACY"
+    if target > 0xFF:
+        return f"target {target:#x}"
     return f"node{target}"
 
 
@@ -459,4 +462,4 @@ def _write_guest(buf: Any, entries: list[xen_memory_claim_t]) -> bool:
 
 
 def _errname(rc: int) -> str:
-    return "0" if rc == 0 else errno.errorcode.get(-rc, str(rc))
+    return errname(rc)

@@ -99,3 +99,28 @@ PG_OFFLINE_OWNED = 1 << 12
 PG_OFFLINE_BROKEN = 1 << 13
 PG_ONLINE_BROKEN = PG_OFFLINE_BROKEN
 PG_OFFLINE_OWNER_SHIFT = 16
+
+
+def memflags_str(memflags: int) -> str:
+    """``MEMF_node(1)|MEMF_exact_node``-style text for a memflags value."""
+    names = []
+    for name, bit in (
+        ("MEMF_no_refcount", MEMF_no_refcount),
+        ("MEMF_populate_on_demand", MEMF_populate_on_demand),
+        ("MEMF_keep_scrub", MEMF_keep_scrub),
+        ("MEMF_no_dma", MEMF_no_dma),
+        ("MEMF_exact_node", MEMF_exact_node),
+        ("MEMF_no_owner", MEMF_no_owner),
+        ("MEMF_no_tlbflush", MEMF_no_tlbflush),
+        ("MEMF_no_icache_flush", MEMF_no_icache_flush),
+        ("MEMF_no_scrub", MEMF_no_scrub),
+    ):
+        if memflags & bit:
+            names.append(name)
+    node = MEMF_get_node(memflags)
+    if node != NUMA_NO_NODE:
+        names.insert(0, f"MEMF_node({node})")
+    bits = memflags >> _MEMF_bits
+    if bits:
+        names.append(f"MEMF_bits({bits})")
+    return "|".join(names) or "0"

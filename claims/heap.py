@@ -167,6 +167,7 @@ class Heap:
         self._dirty = RangeSet()  # PGC_need_scrub, per page
         self._in_heap = RangeSet()  # MFNs handed to the heap by init_heap_pages
         self.need_scrub_leaked: list[int] = [0] * nn  # online_page() quirk, PA §5.3
+        self._gate_skipped: list[int] = []
         self.cpu_node = 0  # cpu_to_node(smp_processor_id()) for domain-less requests
         self._seq = 0
         self.events = EventLog()
@@ -543,7 +544,10 @@ class Heap:
         nodemask_retry = False
         request = 1 << order
         while True:
-            if node < self.nr_nodes and self.rules.node_gate(self, node, order, memflags, d):
+            gate = node < self.nr_nodes and self.rules.node_gate(self, node, order, memflags, d)
+            if node < self.nr_nodes and not gate:
+                self._gate_skipped.append(node)
+            if gate:
                 avail = self.avail[node]
                 zmin, zmax = self._node_zones[node]  # zones outside the node's map are empty
                 for zone in range(min(zone_hi, zmax), max(zone_lo, zmin) - 1, -1):
@@ -628,10 +632,18 @@ class Heap:
             return None, {"reason": f"order {order} > MAX_ORDER {self.max_order}"}
         if not self.rules.host_gate(self, d, request, memflags):
             return None, {"reason": "claimed memory: the host-wide claims gate refused"}
+        self._gate_skipped = []
         pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags, d)
         if pg is None and not memflags & MEMF_no_scrub:
             pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags | MEMF_no_scrub, d)
         if pg is None:
+            skipped = sorted(set(self._gate_skipped))
+            if skipped:
+                nodes = ", ".join(map(str, skipped))
+                return None, {
+                    "reason": f"no suitable free block (per-node claims gate skipped node {nodes})",
+                    "node_gate_skipped": skipped,
+                }
             return None, {"reason": "no suitable free block"}
         blk = self._free.pop(pg)
         node, zone, buddy_order = blk.node, self.page_to_zone(pg), blk.order

@@ -30,6 +30,7 @@ from .claimsets import (
 )
 from .constants import MEMZONE_XEN, PAGE_SHIFT
 from .domain import Domain
+from .errors import errname
 from .memory import (
     XENMEM_decrease_reservation,
     XENMEM_increase_reservation,
@@ -72,7 +73,7 @@ class XcError(OSError):
     """A libxc call returned -1: ``.errno`` is the error, the message says what was refused."""
 
     def __init__(self, err: int, message: str) -> None:
-        super().__init__(err, f"{errno.errorcode.get(err, err)}: {message}")
+        super().__init__(err, f"{errname(err)}: {message}")
         self.message = message
         self.status: list[int] = []
 

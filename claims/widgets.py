@@ -8,7 +8,6 @@ line, and a refused action leaves the host unchanged and says why.
 from __future__ import annotations
 
 import copy
-import errno
 import html
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from .claimsets import (
     xen_memory_claim_t,
 )
 from .constants import MEMF_exact_node, MEMF_no_refcount, MEMF_node
+from .errors import errname
 from .events import Event
 from .replay import apply, fresh_host
 from .xen import Xen
@@ -211,7 +211,7 @@ class ClaimSetEditor(Controller):
         if rc == 0:
             self._say(True, f"0: {reason}; d{d.domid} claims {self.xen._domain_claims(d)}")
         else:
-            name = errno.errorcode.get(-rc, str(rc))
+            name = errname(rc)
             self._say(False, f"{name}: {reason}; nothing changed")
         self.refresh()
 

@@ -8,13 +8,13 @@ would not fit OCaml's ``int64``/``int32`` are refused the same way.
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from . import libxc
 from .claimsets import XEN_DOMCTL_CLAIM_MEMORY_HOST, XEN_DOMCTL_CLAIM_MEMORY_SET, xen_memory_claim_t
+from .errors import errname
 from .xen import Xen
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -28,7 +28,7 @@ class Error(Exception):
     """``exception Error of string``: a hypercall failed; ``.errno`` says why."""
 
     def __init__(self, err: int, message: str) -> None:
-        super().__init__(f"{errno.errorcode.get(err, err)}: {message}")
+        super().__init__(f"{errname(err)}: {message}")
         self.errno = err
 
 

@@ -22,6 +22,7 @@ from claims import (
     Caller,
     xen_memory_claim_t,
 )
+from claims.errors import errname
 
 HOST = XEN_DOMCTL_CLAIM_MEMORY_HOST
 LEGACY = XEN_DOMCTL_CLAIM_MEMORY_LEGACY
@@ -70,6 +71,7 @@ ROWS: list[tuple[str, Callable[[claims.Xen], int], int]] = [
     ("unknown domain", lambda x: domctl(x, [E(1, HOST)], d=77), errno.ESRCH),
     ("LLC colouring", llc, errno.EOPNOTSUPP),
     ("bad mode", lambda x: domctl(x, [E(1, HOST)], mode=2), errno.EOPNOTSUPP),
+    ("unknown selector named", lambda x: domctl(x, [E(1, 0x80000001)]), errno.ENOENT),
     ("nr_entries 0, NULL", lambda x: domctl(x, None, nr=0), errno.EINVAL),
     ("nr_entries 0, buffer", lambda x: domctl(x, [E(1, HOST)], nr=0), errno.EINVAL),
     ("nr_entries > MAX_NUMNODES+1", lambda x: domctl(x, [E(1, 0)] * 66), errno.E2BIG),
@@ -109,7 +111,7 @@ def test_errno_row(name: str, call: Callable[[claims.Xen], int], err: int) -> No
         xen.llc_coloring_enabled = False
         assert xen.state() == before
     ev = xen.events.last()
-    assert ev is not None and ev.result == -err and ev.info["errno"] == errno.errorcode[err]
+    assert ev is not None and ev.result == -err and ev.info["errno"] == errname(err)
 
 
 def test_errno_row_host_total_over_unclaimed() -> None:
@@ -121,6 +123,14 @@ def test_errno_row_host_total_over_unclaimed() -> None:
     assert domctl(xen, [E(4, HOST), E(3, 0)]) == -errno.ENOMEM
     assert xen.state() == before
     assert domctl(xen, [E(2, HOST), E(3, 0)]) == 0
+
+
+def test_errnames_as_xen_writes_them() -> None:
+    assert errname(-errno.EOPNOTSUPP) == "EOPNOTSUPP"
+    xen = host()
+    domctl(xen, [E(1, 0x80000001)])
+    ev = xen.events.last()
+    assert ev is not None and "target 0x80000001" in ev.info["reason"]
 
 
 def test_own_claims_are_credited() -> None:

@@ -161,6 +161,9 @@ def test_node_gate_protects_claimed_node() -> None:
     # b asks node 1 exactly: 2 unclaimed pages fit order 1, not order 2
     assert xen.alloc_domheap_pages(b, 1, MEMF_node(1) | MEMF_exact_node) is not None
     assert xen.alloc_domheap_pages(b, 1, MEMF_node(1) | MEMF_exact_node) is None
+    ev = xen.events.last()
+    assert ev is not None and ev.info["node_gate_skipped"] == [1]
+    assert "per-node claims gate skipped node 1" in ev.info["reason"]
     # without exact node, b falls back to another node
     mfn = xen.alloc_domheap_pages(b, 1, MEMF_node(1))
     assert mfn is not None and xen.mfn_to_nid(mfn) == 2
