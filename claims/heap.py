@@ -545,8 +545,8 @@ class Heap:
         request = 1 << order
         while True:
             gate = node < self.nr_nodes and self.rules.node_gate(self, node, order, memflags, d)
-            if node < self.nr_nodes and not gate:
-                self._gate_skipped.append(node)
+            if node < self.nr_nodes and not gate and self.node_avail_pages[node] >= request:
+                self._gate_skipped.append(node)  # memory there, but claimed by others
             if gate:
                 avail = self.avail[node]
                 zmin, zmax = self._node_zones[node]  # zones outside the node's map are empty
