@@ -124,3 +124,34 @@ def memflags_str(memflags: int) -> str:
     if bits:
         names.append(f"MEMF_bits({bits})")
     return "|".join(names) or "0"
+
+
+def pg_offline_status_str(status: int, op: str = "offline") -> str:
+    """Name the bits of a page offline/online (``op="online"``) or query status word."""
+    if op == "query":
+        bits = [
+            ("OFFLINED", PG_OFFLINE_STATUS_OFFLINED),
+            ("ONLINE", PG_OFFLINE_STATUS_ONLINE),
+            ("OFFLINE_PENDING", PG_OFFLINE_STATUS_OFFLINE_PENDING),
+            ("BROKEN", PG_OFFLINE_STATUS_BROKEN),
+        ]
+    else:
+        first = "ONLINED" if op == "online" else "OFFLINED"
+        bits = [
+            ("INVALID", PG_OFFLINE_INVALID),
+            (first, PG_OFFLINE_OFFLINED),
+            ("PENDING", PG_OFFLINE_PENDING),
+            ("FAILED", PG_OFFLINE_FAILED),
+            ("AGAIN", PG_OFFLINE_AGAIN),
+            ("XENPAGE", PG_OFFLINE_XENPAGE),
+            ("DOM0PAGE", PG_OFFLINE_DOM0PAGE),
+            ("ANONYMOUS", PG_OFFLINE_ANONYMOUS),
+            ("NOT_CONV_RAM", PG_OFFLINE_NOT_CONV_RAM),
+            ("OWNED", PG_OFFLINE_OWNED),
+            ("BROKEN", PG_OFFLINE_BROKEN),
+        ]
+    names = [n for n, b in bits if status & b]
+    owner = status >> PG_OFFLINE_OWNER_SHIFT
+    if op != "query" and owner:
+        names.append(f"owner {owner:#x}")
+    return "|".join(names) or "0"

@@ -364,6 +364,16 @@ class Xen(MemoryOps):
             **self._counters(),
         )
 
+    def pages_by_node(self, d: Domain) -> list[int]:
+        """How many of *d*'s pages sit on each node (XenServer's NUMA placement metric)."""
+        out = [0] * self.nr_nodes
+        for mfn, rec in self._inuse.items():
+            if rec.owner is d:
+                node = self.mfn_to_nid(mfn)
+                assert node is not None
+                out[node] += 1 << rec.order
+        return out
+
     def owned_pages(self, d: Domain) -> list[tuple[int, int]]:
         """``(mfn, order)`` of the blocks *d* owns, in page-list order."""
         owned = sorted(

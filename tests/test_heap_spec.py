@@ -423,3 +423,16 @@ def test_domain_kill_with_pending_offline_page() -> None:
     xen.domain_kill(d)
     assert free_map(xen) == {4: 0, 6: 1} and xen.total_avail_pages == 3
     xen.check_invariants()
+
+
+def test_status_names_and_pages_by_node() -> None:
+    from claims.constants import pg_offline_status_str
+
+    xen = _order2_at_4()
+    d = xen.domains[1]
+    xen.alloc_domheap_pages(d, 1)
+    assert xen.pages_by_node(d) == [2, 0]
+    _rc, status = xen.offline_page(6)
+    assert pg_offline_status_str(status) == "PENDING|OWNED|owner 0x1"
+    assert pg_offline_status_str(xen.query_page_offline(6)[1], "query") == "OFFLINE_PENDING"
+    assert pg_offline_status_str(xen.online_page(6)[1], "online") == "ONLINED"
