@@ -1,22 +1,37 @@
-"""Benchmarks that print figures: ``python -m claims.bench``.
+"""Benchmarks that print figures: ``python -m claims.bench [--quick]``.
 
-Prints the machine, the Python version and the median of several runs.
+Prints the machine, the Python version and, for each figure, the median of
+several runs.  Nothing here asserts a time: speed goals are read off the table.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
 import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from . import hosts
+from .claimsets import DOM0, XEN_DOMCTL_CLAIM_MEMORY_GET, xen_memory_claim_t
 from .constants import MEMF_node
 from .xen import Xen
 
 GIB_PAGES = 1 << 18
+TIB_PAGES = 1 << 28
+T = TypeVar("T")
+
+
+def progress(it: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
+    """A tqdm bar on stderr."""
+    from tqdm import tqdm
+
+    bar: Iterable[T] = tqdm(it, desc=desc, total=total, leave=False, file=sys.stderr)
+    return bar
 
 
 def median_time(fn: Callable[[], object], runs: int = 5) -> float:
@@ -36,41 +51,120 @@ def peak_memory(fn: Callable[[], object]) -> int:
     return peak
 
 
-def main() -> None:
-    print(f"machine: {platform.machine()} {platform.processor() or ''}".rstrip())
+def header() -> None:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"python:  {sys.version.split()[0]} ({platform.python_implementation()})")
-    print()
-    print(f"{'host build':32} {'median s':>10} {'peak MiB':>10}")
-    for nodes, per_node_gib in [(2, 64), (8, 64), (8, 1024), (64, 64), (8, 4096)]:
 
-        def build(n: int = nodes, g: int = per_node_gib) -> object:
-            return hosts.uniform(n, g * GIB_PAGES)
 
-        t = median_time(build, runs=3)
-        mem = peak_memory(build) / 2**20
-        print(f"{nodes:>3} nodes x {per_node_gib:>5} GiB{'':12} {t:10.3f} {mem:10.1f}")
-    print()
-    xen = hosts.demo()
+def host_builds(quick: bool) -> None:
+    sizes = [("64 GiB", 64 * GIB_PAGES), ("1 TiB", TIB_PAGES), ("4 TiB", 4 * TIB_PAGES)]
+    counts = [2, 8] if quick else [2, 8, 64]
+    print("\nhost build: time (median s) and peak memory (MiB) per node count and node size")
+    print(f"{'nodes':>6} " + " ".join(f"{name:>18}" for name, _ in sizes) + "   free blocks")
+    for n in progress(counts, "host builds"):
+        cells = []
+        blocks = 0
+        for _name, pages in sizes:
+            runs = 1 if n * pages >= 64 * TIB_PAGES else 3
+
+            def build(p: int = pages, k: int = n) -> Xen:
+                return hosts.uniform(k, p)
+
+            t = median_time(build, runs=runs)
+            mem = peak_memory(build) / 2**20
+            cells.append(f"{t:8.3f} s {mem:6.1f} M")
+            blocks = n * (pages >> 18)
+        print(f"{n:>6} " + " ".join(f"{c:>18}" for c in cells) + f"   {blocks:>11}")
+
+
+def _alloc_rate(xen: Xen, order: int, n: int, node: int = 0) -> tuple[float, float]:
+    """(allocations/s, frees-with-merge/s) for *n* order-*order* extents on *node*."""
     d = xen.domain_create()
-    print(f"{'allocations (demo host)':32} {'per second':>10}")
-    for order in (0, 9):
-        n = 2000 if order == 0 else 8
+    flags = MEMF_node(node)
+    t0 = time.perf_counter()
+    mfns = [xen.alloc_domheap_pages(d, order, flags) for _ in range(n)]
+    t1 = time.perf_counter()
+    for m in mfns:
+        if m is not None:
+            xen.free_domheap_pages(m, order)
+    t2 = time.perf_counter()
+    xen.domain_kill(d)
+    assert all(m is not None for m in mfns)
+    return n / (t1 - t0), n / (t2 - t1)
 
-        def allocs(o: int = order, k: int = n) -> None:
-            mfns = [xen.alloc_domheap_pages(d, o, MEMF_node(0)) for _ in range(k)]
-            for m in mfns:
-                if m is not None:
-                    xen.free_domheap_pages(m, o)
 
-        t = median_time(allocs)
-        print(f"order {order} alloc+free{'':17} {n / t:10.0f}")
-    print()
-    controller_redraws()
+def _fragment(xen: Xen, pages: int) -> None:
+    """Allocate *pages* single pages on node 0 and free every second one."""
+    d = xen.domain_create()
+    mfns = [xen.alloc_domheap_pages(d, 0, MEMF_node(0)) for _ in range(pages)]
+    for m in mfns[::2]:
+        if m is not None:
+            xen.free_domheap_pages(m, 0)
+
+
+def allocation_rates(quick: bool) -> None:
+    print("\nallocations per second (median of 5), and frees with merging per second")
+    print(f"{'host':30} {'order':>5} {'alloc/s':>10} {'free/s':>10}")
+    cases: list[tuple[str, Callable[[], Xen] | None, int, int]] = [
+        ("demo, fresh", hosts.demo, 0, 2000),
+        ("demo, fresh", hosts.demo, 9, 8),
+        ("2 x 64 GiB, fresh", lambda: hosts.uniform(2, 64 * GIB_PAGES), 0, 2000),
+        ("2 x 64 GiB, fresh", lambda: hosts.uniform(2, 64 * GIB_PAGES), 9, 2000),
+        ("2 x 64 GiB, fresh", lambda: hosts.uniform(2, 64 * GIB_PAGES), 18, 60),
+        ("2 x 64 GiB, fragmented", None, 0, 2000),
+        ("2 x 64 GiB, fragmented", None, 9, 2000),
+        ("2 x 64 GiB, fragmented", None, 18, 60),
+        ("8 x 4 TiB, fresh", lambda: hosts.uniform(8, 4 * TIB_PAGES), 0, 2000),
+        ("8 x 4 TiB, fresh", lambda: hosts.uniform(8, 4 * TIB_PAGES), 9, 2000),
+    ]
+    frag = hosts.uniform(2, 64 * GIB_PAGES)
+    _fragment(frag, 20000)
+    for label, make, order, n in progress(cases, "allocation rates"):
+        xen = frag if make is None else make()
+        rates = [_alloc_rate(xen, order, n) for _ in range(3 if quick else 5)]
+        a = statistics.median(r[0] for r in rates)
+        f = statistics.median(r[1] for r in rates)
+        print(f"{label:30} {order:>5} {a:10.0f} {f:10.0f}")
+
+
+def claim_times() -> None:
+    print("\nclaim SET and GET on a 64-node host (median of 200, microseconds)")
+    xen = hosts.uniform(64, 64 * GIB_PAGES)
+    d = xen.domain_create()
+    print(f"{'entries':>8} {'SET us':>10} {'GET us':>10}")
+    buf = (xen_memory_claim_t * 65)()
+
+    def get() -> None:
+        xen.do_domctl_claim_memory(DOM0, d, XEN_DOMCTL_CLAIM_MEMORY_GET, 65, buf)
+
+    for n in (1, 8, 64):
+        arr = (xen_memory_claim_t * n)(*[xen_memory_claim_t(1000 + i, i) for i in range(n)])
+
+        def put(a: object = arr, k: int = n) -> None:
+            xen.do_domctl_claim_memory(DOM0, d, 0, k, a)
+
+        set_t = median_time(put, 200)
+        get_t = median_time(get, 200)
+        print(f"{n:>8} {set_t * 1e6:10.1f} {get_t * 1e6:10.1f}")
+
+
+def populate_time(quick: bool) -> None:
+    gib = 16 if quick else 256
+    print(f"\npopulate a {gib} GiB guest in 2 MiB extents (one XENMEM_populate_physmap call)")
+    xen = hosts.uniform(2, TIB_PAGES)
+    d = xen.domain_create()
+    extents = gib * 512
+    gfns = [i << 9 for i in range(extents)]
+    t0 = time.perf_counter()
+    done = xen.do_memory_op_populate_physmap(DOM0, d.domid, extents, 9, 0, gfns)
+    t = time.perf_counter() - t0
+    assert done == extents
+    print(f"{extents} extents: {t:.2f} s ({extents / t:.0f} extents/s)")
 
 
 def controller_redraws() -> None:
     """Time from a control change to the redrawn figures, per controller and host."""
-    print(f"{'controller redraw':40} {'median ms':>10}")
+    print(f"\n{'controller redraw':40} {'median ms':>10}")
     _redraws("demo host", hosts.demo())
     _redraws("8 nodes x 1 TiB", hosts.uniform(8, 1024 * GIB_PAGES))
 
@@ -102,6 +196,20 @@ def _redraws(label: str, xen: Xen) -> None:
     ]:
         t = median_time(fn, runs=7) * 1000
         print(f"{name + ', ' + label:40} {t:10.1f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m claims.bench", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    ap.add_argument("--no-widgets", action="store_true", help="skip the controller redraws")
+    args = ap.parse_args(argv)
+    header()
+    host_builds(args.quick)
+    allocation_rates(args.quick)
+    claim_times()
+    populate_time(args.quick)
+    if not args.no_widgets:
+        controller_redraws()
 
 
 if __name__ == "__main__":
