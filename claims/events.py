@@ -10,20 +10,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
 class Event:
     """One state change (or one attempt that returned a failure)."""
 
-    seq: int
-    op: str
-    args: dict[str, Any]
-    result: Any
-    info: dict[str, Any] = field(default_factory=dict)
-    top: bool = True  # False for steps recorded inside another call (replay skips them)
+    __slots__ = ("seq", "op", "args", "result", "info", "top")
+
+    def __init__(
+        self,
+        seq: int,
+        op: str,
+        args: dict[str, Any],
+        result: Any,
+        info: dict[str, Any] | None = None,
+        top: bool = True,
+    ) -> None:
+        self.seq = seq
+        self.op = op
+        self.args = args
+        self.result = result
+        self.info = {} if info is None else info
+        self.top = top  # False for steps recorded inside another call (replay skips them)
+
+    def __repr__(self) -> str:
+        return f"Event({self})"
 
     def short(self) -> str:
         """One line for people: the op, its main arguments, the result and the reason."""

@@ -414,6 +414,11 @@ class Heap:
 
     def _take_inuse(self, mfn: int, order: int, dry_run: bool = False) -> list[InUse]:
         """Check (and unless *dry_run*, remove) the allocation records of a block."""
+        rec = self._inuse.get(mfn)
+        if rec is not None and rec.order == order:  # the common case: one whole record
+            if not dry_run:
+                del self._inuse[mfn]
+            return [rec]
         size = 1 << order
         if mfn & (size - 1):
             raise ValueError(f"MFN {mfn:#x} is not aligned to order {order}")
@@ -597,8 +602,9 @@ class Heap:
         return mfn
 
     def _check_alloc_args(self, order: int, memflags: int, d: Domain | None) -> None:
-        check_int("order", order, 0)
-        check_int("memflags", memflags, 0)
+        if type(order) is not int or type(memflags) is not int or order < 0 or memflags < 0:
+            check_int("order", order, 0)
+            check_int("memflags", memflags, 0)
         if memflags & ~MEMF_ALL:
             raise ValueError(f"memflags {memflags:#x} has bits no MEMF_ flag defines")
         if memflags & MEMF_keep_scrub and not memflags & MEMF_no_scrub:

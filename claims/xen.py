@@ -257,11 +257,16 @@ class Xen(MemoryOps):
         nr = 1 << order
         if d.is_dying:
             return -errno.EINVAL
-        head = self.find_inuse_head(mfn)
-        assert head is not None
-        if self._inuse[head].order > order:
-            self._split_inuse(head, mfn, order)
-        extra = any(r.extra for r in self._recs_in(mfn, nr))
+        rec = self._inuse.get(mfn)
+        if rec is not None and rec.order == order:
+            recs = [rec]  # the common case: one whole record
+        else:
+            head = self.find_inuse_head(mfn)
+            assert head is not None
+            if self._inuse[head].order > order:
+                self._split_inuse(head, mfn, order)
+            recs = self._recs_in(mfn, nr)
+        extra = any(r.extra for r in recs)
         if extra:
             d.extra_pages += nr
             memflags &= ~MEMF_no_refcount
@@ -273,8 +278,8 @@ class Xen(MemoryOps):
                 return -errno.E2BIG
         if not memflags & MEMF_no_refcount:
             d.tot_pages += nr
-        for rec in self._recs_in(mfn, nr):
-            rec.owner = d
+        for r in recs:
+            r.owner = d
         return 0
 
     def _recs_in(self, mfn: int, nr: int) -> list[InUse]:
