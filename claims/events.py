@@ -13,6 +13,34 @@ from contextlib import contextmanager
 from typing import Any
 
 
+class Counters(tuple[Any, ...]):
+    """The host's counters after an event; read like a dict (``c["total_avail_pages"]``)."""
+
+    KEYS = (
+        "total_avail_pages",
+        "outstanding_claims",
+        "node_avail_pages",
+        "claimed_pages",
+        "domain_claims",
+    )
+    _INDEX = {k: i for i, k in enumerate(KEYS)}
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._INDEX[key])
+        return tuple.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        i = self._INDEX.get(key)
+        return default if i is None or i >= len(self) else tuple.__getitem__(self, i)
+
+    def keys(self) -> tuple[str, ...]:
+        return self.KEYS[: len(self)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: self[k] for k in self.keys()}
+
+
 class Event:
     """One state change (or one attempt that returned a failure)."""
 

@@ -31,7 +31,7 @@ from .constants import (
 )
 from .domain import Domain
 from .errors import InvariantError
-from .events import EventLog
+from .events import Counters, EventLog
 from .rangeset import RangeSet
 from .validate import check_int, check_order
 
@@ -790,14 +790,15 @@ class Heap:
         return out
 
     def _counters(self) -> dict[str, Any]:
-        return {
-            "counters": {
-                "total_avail_pages": self.total_avail_pages,
-                "outstanding_claims": self.outstanding_claims,
-                "node_avail_pages": tuple(self.node_avail_pages),
-                "claimed_pages": tuple(self.claimed_pages),
-            }
-        }
+        return {"counters": Counters(self._counter_values())}
+
+    def _counter_values(self) -> tuple[Any, ...]:
+        return (
+            self.total_avail_pages,
+            self.outstanding_claims,
+            tuple(self.node_avail_pages),
+            tuple(self.claimed_pages),
+        )
 
     def state(self) -> dict[str, Any]:
         """Everything the heap holds, as plain values: equal states are equal hosts."""

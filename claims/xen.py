@@ -91,14 +91,13 @@ class Xen(MemoryOps):
         """The privileged control domain, as a hypercall caller."""
         return DOM0
 
-    def _counters(self) -> dict[str, Any]:
-        out = super()._counters()
-        out["counters"]["domain_claims"] = {
+    def _counter_values(self) -> tuple[Any, ...]:
+        claims = {
             d.domid: (d.outstanding_pages, tuple(d.claims))
             for d in self.domains.values()
             if d.outstanding_pages
         }  # domains without claims are left out: 0
-        return out
+        return (*super()._counter_values(), claims)
 
     def _after_event(self) -> None:
         if self.debug_checks:
