@@ -19,6 +19,7 @@ from typing import TypeVar
 from . import hosts
 from .claimsets import DOM0, XEN_DOMCTL_CLAIM_MEMORY_GET, xen_memory_claim_t
 from .constants import MEMF_node
+from .memory import XENMEMF_node
 from .xen import Xen
 
 GIB_PAGES = 1 << 18
@@ -149,17 +150,26 @@ def claim_times() -> None:
 
 
 def populate_time(quick: bool) -> None:
-    gib = 16 if quick else 256
-    print(f"\npopulate a {gib} GiB guest in 2 MiB extents (one XENMEM_populate_physmap call)")
-    xen = hosts.uniform(2, TIB_PAGES)
-    d = xen.domain_create()
-    extents = gib * 512
-    gfns = [i << 9 for i in range(extents)]
-    t0 = time.perf_counter()
-    done = xen.do_memory_op_populate_physmap(DOM0, d.domid, extents, 9, 0, gfns)
-    t = time.perf_counter() - t0
-    assert done == extents
-    print(f"{extents} extents: {t:.2f} s ({extents / t:.0f} extents/s)")
+    print("\npopulate a guest in 2 MiB extents (one XENMEM_populate_physmap call, node 0)")
+    print(f"{'guest':>8} {'path':>6} {'seconds':>9} {'extents/s':>10}")
+    sizes = [16] if quick else [256, 1024]
+    for gib in sizes:
+        for bulk in (True, False):
+            if gib > 256 and not bulk:
+                continue
+            xen = hosts.uniform(2, max(gib, 64) * GIB_PAGES)
+            xen.bulk_populate = bulk
+            d = xen.domain_create()
+            extents = gib * 512
+            gfns = [i << 9 for i in range(extents)]
+            t0 = time.perf_counter()
+            done = xen.do_memory_op_populate_physmap(
+                DOM0, d.domid, extents, 9, XENMEMF_node(0), gfns
+            )
+            t = time.perf_counter() - t0
+            assert done == extents
+            path = "bulk" if bulk else "loop"
+            print(f"{gib:>5} GiB {path:>6} {t:9.2f} {extents / t:10.0f}")
 
 
 def controller_redraws() -> None:

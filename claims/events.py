@@ -100,6 +100,12 @@ class EventLog:
             self.on_record()
         return ev
 
+    def append(self, ev: Event) -> None:
+        """Add an event built elsewhere (the bulk populate path); it runs the hook too."""
+        self._events.append(ev)
+        if self.on_record is not None:
+            self.on_record()
+
     @contextmanager
     def nested(self) -> Iterator[None]:
         """Events recorded inside this block belong to an enclosing call."""

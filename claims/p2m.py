@@ -69,11 +69,24 @@ class P2M:
             return True
         return i + 1 < len(self._heads) and self._heads[i + 1] < end
 
-    def add(self, gfn: int, mfn: int, order: int) -> None:
-        """Map ``[gfn, gfn + 2**order)`` to ``[mfn, ...)``; the range must be unmapped."""
-        if self.overlaps(gfn, order):
+    def overlaps_range(self, start: int, end: int) -> bool:
+        """Whether any frame of ``[start, end)`` is mapped."""
+        i = bisect_right(self._heads, start) - 1
+        if i >= 0 and self._heads[i] + (1 << self._ext[self._heads[i]][1]) > start:
+            return True
+        return i + 1 < len(self._heads) and self._heads[i + 1] < end
+
+    def add(self, gfn: int, mfn: int, order: int, checked: bool = False) -> None:
+        """Map ``[gfn, gfn + 2**order)`` to ``[mfn, ...)``; the range must be unmapped.
+
+        *checked* skips the overlap test for a caller that made it for a whole run.
+        """
+        if not checked and self.overlaps(gfn, order):
             raise ValueError(f"gfn {gfn:#x} order {order} is already mapped")
-        insort(self._heads, gfn)
+        if not self._heads or gfn > self._heads[-1]:
+            self._heads.append(gfn)
+        else:
+            insort(self._heads, gfn)
         self._ext[gfn] = (mfn, order)
         self._pages += 1 << order
 
