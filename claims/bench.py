@@ -157,17 +157,20 @@ def populate_time(quick: bool) -> None:
         for bulk in (True, False):
             if gib > 256 and not bulk:
                 continue
-            xen = hosts.uniform(2, max(gib, 64) * GIB_PAGES)
-            xen.bulk_populate = bulk
-            d = xen.domain_create()
             extents = gib * 512
             gfns = [i << 9 for i in range(extents)]
-            t0 = time.perf_counter()
-            done = xen.do_memory_op_populate_physmap(
-                DOM0, d.domid, extents, 9, XENMEMF_node(0), gfns
-            )
-            t = time.perf_counter() - t0
-            assert done == extents
+            times = []
+            for _ in range(2):  # the better of two fresh runs (the first warms up)
+                xen = hosts.uniform(2, max(gib, 64) * GIB_PAGES)
+                xen.bulk_populate = bulk
+                d = xen.domain_create()
+                t0 = time.perf_counter()
+                done = xen.do_memory_op_populate_physmap(
+                    DOM0, d.domid, extents, 9, XENMEMF_node(0), gfns
+                )
+                times.append(time.perf_counter() - t0)
+                assert done == extents
+            t = min(times)
             path = "bulk" if bulk else "loop"
             print(f"{gib:>5} GiB {path:>6} {t:9.2f} {extents / t:10.0f}")
 
