@@ -33,6 +33,16 @@ class Domain:
     p2m: P2M = field(default_factory=P2M)
     creation_finished: bool = False
 
+    @property
+    def node_affinity_mask(self) -> int:
+        """``d->node_affinity`` as a bitmask (cached per affinity set)."""
+        aff = self.node_affinity
+        cached = self.__dict__.get("_aff_cache")
+        if cached is None or cached[0] is not aff:
+            cached = (aff, sum(1 << n for n in aff))
+            self.__dict__["_aff_cache"] = cached
+        return cached[1]
+
     def domain_tot_pages(self) -> int:
         """``domain_tot_pages(d)``: pages counted against ``max_pages``."""
         return self.tot_pages - self.extra_pages

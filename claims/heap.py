@@ -531,7 +531,7 @@ class Heap:
         maxn = self.max_numnodes
         nodemask = self.node_online_map
         if d is not None:
-            aff = sum(1 << n for n in d.node_affinity)
+            aff = d.node_affinity_mask
             if nodemask & aff:
                 nodemask &= aff
         node = MEMF_get_node(memflags)
