@@ -370,12 +370,7 @@ class ClaimSets(Offlining):
         start_extent: int = 0,
     ) -> int:
         """``XENMEM_claim_pages`` with its own checks, in order (PA §3.4, CV §6.1)."""
-        if not isinstance(caller, (Caller, Domain)):
-            raise TypeError(f"caller must be a Caller or Domain, not {type(caller).__name__}")
-        check_int("domid", domid, 0, 0xFFFF)
-        check_int("nr_extents", nr_extents, 0, (1 << 64) - 1)
-        check_int("extent_order", extent_order, 0, (1 << 32) - 1)
-        check_int("mem_flags", mem_flags, 0, (1 << 32) - 1)
+        self._memop_args(caller, domid, nr_extents, extent_order, mem_flags)
         check_int("start_extent", start_extent, 0)
         rc, reason = self._memory_op_claim_pages(
             caller, domid, nr_extents, extent_order, mem_flags, extent_start, start_extent
@@ -391,6 +386,22 @@ class ClaimSets(Offlining):
             **info,
         )
         return rc
+
+    def _memop_args(
+        self,
+        caller: Caller | Domain,
+        domid: int,
+        nr_extents: int,
+        extent_order: int,
+        mem_flags: int,
+    ) -> None:
+        """The argument types of a ``struct xen_memory_reservation`` and its caller."""
+        if not isinstance(caller, (Caller, Domain)):
+            raise TypeError(f"caller must be a Caller or Domain, not {type(caller).__name__}")
+        check_int("domid", domid, 0, 0xFFFF)
+        check_int("nr_extents", nr_extents, 0, (1 << 64) - 1)
+        check_int("extent_order", extent_order, 0, (1 << 32) - 1)
+        check_int("mem_flags", mem_flags, 0, (1 << 32) - 1)
 
     def _memory_op_claim_pages(
         self,

@@ -97,21 +97,6 @@ class MemoryOps(ClaimSets):
             return None, "only the control domain may ask for an exact node"
         return memflags, ""
 
-    def _memop_args(
-        self,
-        caller: Caller | Domain,
-        domid: int,
-        nr_extents: int,
-        extent_order: int,
-        mem_flags: int,
-    ) -> None:
-        if not isinstance(caller, (Caller, Domain)):
-            raise TypeError(f"caller must be a Caller or Domain, not {type(caller).__name__}")
-        check_int("domid", domid, 0, 0xFFFF)
-        check_int("nr_extents", nr_extents, 0, (1 << 64) - 1)
-        check_int("extent_order", extent_order, 0, (1 << 32) - 1)
-        check_int("mem_flags", mem_flags, 0, (1 << 32) - 1)
-
     def _memop_prologue(
         self,
         caller: Caller | Domain,
