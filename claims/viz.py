@@ -299,6 +299,40 @@ def redemption(events: Event | Iterable[Event]) -> go.Figure:
     )  # fmt: skip
 
 
+def redemption_sankey(events: Event | Iterable[Event]) -> go.Figure:
+    """Where allocated pages came from (claims or unclaimed memory) and which node served
+    them, summed over one allocation or a run of them, as a sankey diagram."""
+    evs = [events] if isinstance(events, Event) else list(events)
+    allocs = [e for e in evs if e.op in ALLOC_OPS and e.result is not None]
+    sources = list(REDEEM_COLOURS)
+    nodes = sorted({e.info["node"] for e in allocs})
+    labels = sources + [f"node {n}" for n in nodes]
+    flows: dict[tuple[int, int], int] = {}
+    for e in allocs:
+        for i, (_cat, pages) in enumerate(redemption_parts(e).items()):
+            if pages:
+                key = (i, len(sources) + nodes.index(e.info["node"]))
+                flows[key] = flows.get(key, 0) + pages
+    links = sorted(flows)
+    fig = go.Figure(
+        go.Sankey(
+            node={
+                "label": labels,
+                "color": list(REDEEM_COLOURS.values()) + ["#636363"] * len(nodes),
+                "pad": 20,
+            },
+            link={
+                "source": [a for a, _ in links],
+                "target": [b for _, b in links],
+                "value": [flows[k] for k in links],
+                "hovertemplate": "%{source.label} → %{target.label}: %{value} pages<extra></extra>",
+            },
+        )
+    )
+    total = sum(1 << e.args["order"] for e in allocs)
+    return _layout(fig, f"Redemption of {len(allocs)} allocations ({total} pages)")
+
+
 # --------------------------------------------------------------- timeline
 def timeline(events: Iterable[Event]) -> go.Figure:
     """``outstanding_claims``, ``total_avail_pages`` and each domain's claim over a trace."""

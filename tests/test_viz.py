@@ -113,3 +113,19 @@ def test_timeline() -> None:
     assert v["total_avail_pages"][-1] == xen.total_avail_pages
     assert v["d1 outstanding_pages"][-1] == 3
     assert 6 in v["outstanding_claims"]
+
+
+def test_redemption_sankey() -> None:
+    xen = scene()
+    fig = viz.redemption_sankey(xen.events)
+    sk = fig.data[0]
+    labels = list(sk.node.label)
+    flows = {
+        (labels[a], labels[b]): v
+        for a, b, v in zip(sk.link.source, sk.link.target, sk.link.value, strict=True)
+    }
+    assert flows == {
+        ("same-node claim", "node 0"): 1,
+        ("same-node claim", "node 1"): 2,
+        ("unclaimed memory", "node 1"): 1,
+    }
