@@ -14,7 +14,6 @@ import plotly.graph_objects as go
 
 from .constants import INVALID_DIRTY_IDX
 from .events import Event
-from .heap import PG_BROKEN, PG_OFFLINED
 from .xen import Xen
 
 DOMAIN_PALETTE = [
@@ -166,11 +165,10 @@ def strip_runs(xen: Xen, node: int, zone: int | None = None) -> list[tuple[int, 
             continue
         state = f"d{rec.owner.domid}" if rec.owner else "Xen / anonymous"
         runs.append((mfn, 1 << rec.order, state, f"order {rec.order}"))
-    for mfn in list(xen.page_offlined_list) + list(xen.page_broken_list):
-        f = xen._pgstate[mfn]
-        in_zone = zone is None or xen.page_to_zone(mfn) == zone
-        if f & PG_OFFLINED and xen.mfn_to_nid(mfn) == node and in_zone:
-            runs.append((mfn, 1, "broken" if f & PG_BROKEN else "offlined", "page"))
+    for state, lst in (("offlined", xen.page_offlined_list), ("broken", xen.page_broken_list)):
+        for mfn in lst:
+            if xen.mfn_to_nid(mfn) == node and (zone is None or xen.page_to_zone(mfn) == zone):
+                runs.append((mfn, 1, state, "page"))
     runs.sort()
     # the rest of the node's memory map is reserved (never handed to the heap)
     out: list[tuple[int, int, str, str]] = []
