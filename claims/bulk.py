@@ -27,6 +27,7 @@ from .constants import (
     MEMF_no_icache_flush,
     MEMF_no_owner,
     MEMF_no_refcount,
+    MEMF_no_scrub,
     MEMF_no_tlbflush,
 )
 from .domain import Domain
@@ -37,7 +38,14 @@ if TYPE_CHECKING:
     from .xen import Xen
 
 # memflags the bulk path understands; any other flag sends populate to the loop
-BULK_FLAGS = MEMF_exact_node | MEMF_no_tlbflush | MEMF_no_icache_flush | (0xFF << 16)
+BULK_FLAGS = (
+    MEMF_exact_node
+    | MEMF_no_tlbflush
+    | MEMF_no_icache_flush
+    | MEMF_no_scrub
+    | MEMF_keep_scrub
+    | (0xFF << 16)
+)
 
 
 def bulk_run_possible(
@@ -46,7 +54,7 @@ def bulk_run_possible(
     """``(node, zone, base, from_order)`` if the extents after *first* may be taken in bulk."""
     if run <= 0 or xen.debug_checks or xen.dma_bitsize or memflags & ~BULK_FLAGS:
         return None
-    if memflags & (MEMF_no_refcount | MEMF_no_owner | MEMF_keep_scrub):
+    if memflags & (MEMF_no_refcount | MEMF_no_owner):
         return None
     node = MEMF_get_node(memflags)
     info = first.info

@@ -17,11 +17,14 @@ from .constants import (
     NUMA_NO_NODE,
     MEMF_bits,
     MEMF_exact_node,
+    MEMF_keep_scrub,
     MEMF_no_icache_flush,
+    MEMF_no_scrub,
     MEMF_no_tlbflush,
     MEMF_node,
 )
 from .domain import Domain
+from .errors import errname
 from .validate import check_int
 
 XENMEM_increase_reservation = 0
@@ -62,6 +65,8 @@ class MemoryOps(ClaimSets):
     """Take runs of extents from one split block in bulk (``claims.bulk``); same results."""
 
     if TYPE_CHECKING:
+
+        def _assign_pages(self, mfn: int, order: int, d: Domain, memflags: int) -> int: ...
 
         def alloc_domheap_pages(
             self, d: Domain | None, order: int, memflags: int = 0
@@ -185,8 +190,11 @@ class MemoryOps(ClaimSets):
             return 0, [], "cannot read extent_start"
         if order > self.memop_max_order(caller):
             return 0, [], f"extent_order {order} > max_order {self.memop_max_order(caller)}"
-        if not d.creation_finished:
-            memflags |= MEMF_no_tlbflush | MEMF_no_icache_flush
+        build = not d.creation_finished
+        if build:
+            # during the build, populate_physmap takes dirty memory as it comes and
+            # scrubs it itself before assigning it (memory.c, PA §2.6)
+            memflags |= MEMF_no_tlbflush | MEMF_no_icache_flush | MEMF_no_scrub | MEMF_keep_scrub
         mfns: list[int] = []
         i = 0
         while i < nr:
@@ -198,6 +206,10 @@ class MemoryOps(ClaimSets):
             if mfn is None:
                 reason = ev.info.get("reason", "") if ev else ""
                 return i, mfns, f"could not allocate extent {i}: {reason}"
+            if build:
+                rc = self._scrub_and_assign(d, mfn, order, memflags)
+                if rc:
+                    return i, mfns, f"extent {i}: assign_pages failed ({errname(rc)})"
             d.p2m.add(gpfn, mfn, order)  # guest_physmap_add_page
             mfns.append(mfn)
             i += 1
@@ -207,6 +219,20 @@ class MemoryOps(ClaimSets):
                 if where is not None:
                     i += bulk_run(self, d, order, memflags, where, gpfns[i : i + run], mfns)  # type: ignore[arg-type]
         return nr, mfns, ""
+
+    def _scrub_and_assign(self, d: Domain, mfn: int, order: int, memflags: int) -> int:
+        """populate_physmap's own scrub of a MEMF_keep_scrub extent, then ``assign_pages``.
+
+        ``node_need_scrub`` already dropped when the allocator counted the dirty
+        pages; here their ``PGC_need_scrub`` bits go.  If the assignment fails
+        the extent is freed (unowned, so dirty) and the redeemed claim is lost.
+        """
+        self._dirty.remove(mfn, mfn + (1 << order))
+        rc = self._assign_pages(mfn, order, d, memflags)
+        if rc:
+            self._take_inuse(mfn, order)
+            self._free_heap_pages(mfn, order, True)
+        return rc
 
     # ---------------------------------------------------------- increase
     def do_memory_op_increase_reservation(

@@ -374,3 +374,22 @@ def test_closed_handle() -> None:
     libxc.xc_interface_close(xch)
     with pytest.raises(ValueError, match="closed"):
         libxc.xc_physinfo(xch)
+
+
+def test_populate_during_build_takes_dirty_memory_first() -> None:
+    """populate_physmap passes MEMF_no_scrub|MEMF_keep_scrub while the domain is built
+    (PA §2.6), so a dirty block on the asked node beats a clean one elsewhere; it then
+    scrubs the pages itself and assigns them."""
+    for finished, want in ((False, 16), (True, 32)):
+        xen = claims.hosts.native_harness(16)
+        xen.init_heap_pages(16, 2, need_scrub=True)  # node 0: dirty order-1 block
+        xen.init_heap_pages(32, 2)  # node 1: clean order-1 block
+        d = xen.domains[1]
+        d.creation_finished = finished
+        xch = libxc.xc_interface_open(xen)
+        gfns = (xen_pfn_t * 1)(0)
+        libxc.xc_domain_populate_physmap_exact(xch, 1, 1, 1, libxc.XENMEMF_node(0), gfns)
+        assert d.p2m[0] == want and d.tot_pages == 2
+        assert xen.dirty_runs() == ([] if want == 16 else [(16, 18)])
+        assert xen.node_need_scrub == ([0, 0] if want == 16 else [2, 0])
+        xen.check_invariants()
