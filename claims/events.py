@@ -100,6 +100,12 @@ class EventLog:
             self.on_record()
         return ev
 
+    def record_info(self, op: str, args: dict[str, Any], result: Any, info: dict[str, Any]) -> None:
+        """``record`` with an info dict the caller built (and hands over)."""
+        self._events.append(Event(len(self._events), op, args, result, info, self._depth == 0))
+        if self.on_record is not None:
+            self.on_record()
+
     def append(self, ev: Event) -> None:
         """Add an event built elsewhere (the bulk populate path); it runs the hook too."""
         self._events.append(ev)

@@ -628,7 +628,8 @@ class Heap:
         info: dict[str, Any],
     ) -> None:
         args = {"d": d.domid if d else None, "order": order, "memflags": memflags}
-        self.events.record(op, args, mfn, **info, **self._counters())
+        info["counters"] = Counters(self._counter_values())
+        self.events.record_info(op, args, mfn, info)
 
     def _alloc_heap_pages(
         self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None

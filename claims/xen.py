@@ -316,9 +316,12 @@ class Xen(MemoryOps):
         if pg is None and not memflags & MEMF_no_dma:
             pg, info = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
             attempts.append({"zones": (1, zone_hi), **info})
-        result: dict[str, Any] = dict(attempts[-1]) if attempts else {"reason": "MEMF_no_dma"}
-        if len(attempts) > 1:
-            result["attempts"] = attempts
+        if len(attempts) == 1:
+            result = attempts[0]
+        else:
+            result = dict(attempts[-1]) if attempts else {"reason": "MEMF_no_dma"}
+            if attempts:
+                result["attempts"] = attempts
         if pg is not None and d is not None and not memflags & MEMF_no_owner:
             if memflags & MEMF_no_refcount:
                 self._inuse[pg].extra = True
