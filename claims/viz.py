@@ -58,14 +58,8 @@ def _layout(fig: go.Figure, title: str, **kw: Any) -> go.Figure:
 
 # ------------------------------------------------------------ per-node bars
 def allocated_by_node(xen: Xen) -> dict[tuple[int, int | None], int]:
-    """Pages allocated per ``(node, domid)``; ``domid`` ``None`` for Xen's own pages."""
-    out: dict[tuple[int, int | None], int] = {}
-    for mfn, rec in xen.allocated_blocks():
-        node = xen.mfn_to_nid(mfn)
-        assert node is not None
-        key = (node, rec.owner.domid if rec.owner else None)
-        out[key] = out.get(key, 0) + (1 << rec.order)
-    return out
+    """Pages allocated per ``(node, domid)`` (the model's count, for the views)."""
+    return xen.allocated_by_node()
 
 
 def offlined_by_node(xen: Xen) -> list[int]:

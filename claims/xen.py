@@ -371,15 +371,20 @@ class Xen(MemoryOps):
             **self._counters(),
         )
 
+    def allocated_by_node(self) -> dict[tuple[int, int | None], int]:
+        """Pages allocated per ``(node, domid)``; ``domid`` is ``None`` for unowned pages."""
+        out: dict[tuple[int, int | None], int] = {}
+        for mfn, rec in self._inuse.items():
+            node = self.mfn_to_nid(mfn)
+            assert node is not None
+            key = (node, rec.owner.domid if rec.owner else None)
+            out[key] = out.get(key, 0) + (1 << rec.order)
+        return out
+
     def pages_by_node(self, d: Domain) -> list[int]:
         """How many of *d*'s pages sit on each node (XenServer's NUMA placement metric)."""
-        out = [0] * self.nr_nodes
-        for mfn, rec in self._inuse.items():
-            if rec.owner is d:
-                node = self.mfn_to_nid(mfn)
-                assert node is not None
-                out[node] += 1 << rec.order
-        return out
+        alloc = self.allocated_by_node()
+        return [alloc.get((n, d.domid), 0) for n in range(self.nr_nodes)]
 
     def owned_pages(self, d: Domain) -> list[tuple[int, int]]:
         """``(mfn, order)`` of the blocks *d* owns, in page-list order."""
