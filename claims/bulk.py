@@ -16,7 +16,7 @@ counters, claims and events.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .constants import (
     INVALID_DIRTY_IDX,
@@ -31,7 +31,7 @@ from .constants import (
     MEMF_no_tlbflush,
 )
 from .domain import Domain
-from .events import Counters, Event
+from .events import AllocRun, Event
 from .heap import InUse
 
 if TYPE_CHECKING:
@@ -120,8 +120,22 @@ def bulk_run(
     avail = xen.avail[node]
     done = 0
     events = xen.events
-    args_flags = memflags
-    zone_hi = xen.nr_zones - 1
+    run = AllocRun(
+        {"d": d.domid, "order": k, "memflags": memflags},
+        (1, xen.nr_zones - 1),
+        node,
+        zone,
+        size,
+        xen._counter_values(),
+    )
+    snap = 0
+    seq = xen._seq
+    inuse = xen._inuse
+    p2m_add = d.p2m.add
+    node_avail = xen.node_avail_pages
+    host_gate, node_gate, redeem = rules.host_gate, rules.node_gate, rules.redeem
+    steps = run.steps
+    log_append = events._events.append  # a step's event, built when first read
     # frames in one ascending stride of 2**k, all unmapped: check once for the run
     n = len(gpfns)
     strided = (
@@ -130,48 +144,40 @@ def bulk_run(
         and gpfns == list(range(gpfns[0], gpfns[0] + n * size, size))
     )
     free_run = strided and not d.p2m.overlaps_range(gpfns[0], gpfns[0] + n * size)
+    run_mfns: list[int] = []
     for gpfn in gpfns:
         if units == 0:
             break
         if not free_run and (gpfn & (size - 1) or d.p2m.overlaps(gpfn, k)):
             break
-        if not rules.host_gate(xen, d, size, memflags):
-            break
-        if not rules.node_gate(xen, node, k, memflags, d):
+        if not host_gate(xen, d, size, memflags) or not node_gate(xen, node, k, memflags, d):
             break
         from_order = k + ((units & -units).bit_length() - 1)
         units -= 1
         mfn = base + (units << k)
-        redeemed = rules.redeem(xen, d, node, size, memflags)
+        redeemed = redeem(xen, d, node, size, memflags)
         avail[zone] -= size
-        xen.node_avail_pages[node] -= size
+        node_avail[node] -= size
         xen.total_avail_pages -= size
-        d.last_alloc_node = node
-        xen._seq += 1
-        rec = InUse(k, d, xen._seq)
-        xen._inuse[mfn] = rec
+        seq += 1
+        inuse[mfn] = InUse(k, d, seq)
         d.tot_pages += size
-        info: dict[str, Any] = {
-            "zones": (1, zone_hi),
-            "node": node,
-            "zone": zone,
-            "from_order": from_order,
-        }
         if redeemed:
-            info["redeemed"] = redeemed
-        info["counters"] = Counters(xen._counter_values())
-        ev = Event(
-            len(events),
-            "alloc_domheap_pages",
-            {"d": d.domid, "order": k, "memflags": args_flags},
-            mfn,
-            info,
-            False,
-        )
-        events.append(ev)
-        d.p2m.add(gpfn, mfn, k, checked=True)
+            run.snaps.append(xen._counter_values())
+            snap = len(run.snaps) - 1
+        steps.append((mfn, from_order, redeemed or None, snap))
+        log_append((run, len(steps) - 1))
+        if free_run:
+            run_mfns.append(mfn)
+        else:
+            p2m_add(gpfn, mfn, k, True)
         mfns.append(mfn)
         done += 1
+    if free_run:
+        d.p2m.add_run(gpfns[:done], run_mfns, k)
+    xen._seq = seq
+    if done:
+        d.last_alloc_node = node
     # the free lists of the split block: what the splits would have left
     for addr, _o in old:
         xen._unlink(addr)

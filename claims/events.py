@@ -85,13 +85,73 @@ class Event:
         return f"#{self.seq} {self.op}({args}) -> {self.result!r}{extra}"
 
 
+class AllocRun:
+    """The allocation events of one bulk populate run, built when first read.
+
+    Each step keeps what differs between its events (MFN, the order of the block
+    it came from, the claims redeemed); the counters after a step follow from the
+    counters before the run, the pages taken so far, and the last step that
+    redeemed claims.  ``event(j)`` rebuilds exactly the event the per-extent
+    loop records.
+    """
+
+    __slots__ = ("args", "zones", "node", "zone", "size", "steps", "snaps")
+
+    def __init__(
+        self,
+        args: dict[str, Any],
+        zones: tuple[int, int],
+        node: int,
+        zone: int,
+        size: int,
+        before: tuple[Any, ...],
+    ) -> None:
+        self.args = args
+        self.zones = zones
+        self.node = node
+        self.zone = zone
+        self.size = size
+        self.steps: list[tuple[int, int, dict[str, int] | None, int]] = []
+        self.snaps: list[tuple[Any, ...]] = [
+            before
+        ]  # counters before the run, then after redeeming
+
+    def event(self, j: int, seq: int) -> Event:
+        mfn, from_order, redeemed, snap = self.steps[j]
+        before, claims = self.snaps[0], self.snaps[snap]
+        taken = (j + 1) * self.size
+        node_avail = list(before[2])
+        node_avail[self.node] -= taken
+        counters = Counters(
+            (before[0] - taken, claims[1], tuple(node_avail), claims[3], *claims[4:])
+        )
+        info: dict[str, Any] = {
+            "zones": self.zones,
+            "node": self.node,
+            "zone": self.zone,
+            "from_order": from_order,
+        }
+        if redeemed:
+            info["redeemed"] = redeemed
+        info["counters"] = counters
+        return Event(seq, "alloc_domheap_pages", dict(self.args), mfn, info, False)
+
+
 class EventLog:
-    """The ordered list of a host's events."""
+    """The ordered list of a host's events (bulk runs are stored compactly, read as events)."""
 
     def __init__(self) -> None:
-        self._events: list[Event] = []
+        self._events: list[Any] = []  # Event, or (AllocRun, step) until first read
         self.on_record: Callable[[], None] | None = None
         self._depth = 0
+
+    def _get(self, i: int) -> Event:
+        e = self._events[i]
+        if type(e) is tuple:
+            seq = i if i >= 0 else len(self._events) + i
+            e = e[0].event(e[1], seq)
+            self._events[seq] = e
+        return e  # type: ignore[no-any-return]
 
     def record(self, op: str, args: dict[str, Any], result: Any, **info: Any) -> Event:
         ev = Event(len(self._events), op, args, result, info, self._depth == 0)
@@ -106,12 +166,6 @@ class EventLog:
         if self.on_record is not None:
             self.on_record()
 
-    def append(self, ev: Event) -> None:
-        """Add an event built elsewhere (the bulk populate path); it runs the hook too."""
-        self._events.append(ev)
-        if self.on_record is not None:
-            self.on_record()
-
     @contextmanager
     def nested(self) -> Iterator[None]:
         """Events recorded inside this block belong to an enclosing call."""
@@ -123,19 +177,20 @@ class EventLog:
 
     def top_level(self) -> list[Event]:
         """The events a caller asked for directly (what replay re-runs)."""
-        return [e for e in self._events if e.top]
+        return [e for e in self._events if type(e) is not tuple and e.top]
 
     def __len__(self) -> int:
         return len(self._events)
 
     def __getitem__(self, i: int) -> Event:
-        return self._events[i]
+        return self._get(i)
 
     def __iter__(self) -> Iterator[Event]:
-        return iter(self._events)
+        for i in range(len(self._events)):
+            yield self._get(i)
 
     def since(self, seq: int) -> list[Event]:
-        return self._events[seq:]
+        return [self._get(i) for i in range(seq, len(self._events))]
 
     def last(self) -> Event | None:
-        return self._events[-1] if self._events else None
+        return self._get(-1) if self._events else None

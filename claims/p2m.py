@@ -90,6 +90,21 @@ class P2M:
         self._ext[gfn] = (mfn, order)
         self._pages += 1 << order
 
+    def add_run(self, gfns: list[int], mfns: list[int], order: int) -> None:
+        """Map ascending, unmapped, non-overlapping frames of one order in one go.
+
+        The caller checked the whole range (``overlaps_range``); this only stores it.
+        """
+        if not gfns:
+            return
+        if self._heads and gfns[0] <= self._heads[-1]:
+            for g, m in zip(gfns, mfns, strict=True):
+                self.add(g, m, order, checked=True)
+            return
+        self._heads.extend(gfns)
+        self._ext.update(zip(gfns, [(m, order) for m in mfns], strict=True))
+        self._pages += len(gfns) << order
+
     def remove(self, gfn: int) -> int:
         """Unmap one page; return its MFN.  The extent holding it is split."""
         h = self._find(gfn)
