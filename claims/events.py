@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, overload
 
 
 class Counters(tuple[Any, ...]):
@@ -182,7 +182,15 @@ class EventLog:
     def __len__(self) -> int:
         return len(self._events)
 
-    def __getitem__(self, i: int) -> Event:
+    @overload
+    def __getitem__(self, i: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Event]: ...
+
+    def __getitem__(self, i: int | slice) -> Event | list[Event]:
+        if isinstance(i, slice):
+            return [self._get(j) for j in range(*i.indices(len(self._events)))]
         return self._get(i)
 
     def __iter__(self) -> Iterator[Event]:

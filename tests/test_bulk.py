@@ -98,3 +98,18 @@ def test_bulk_path_is_taken_and_fast_enough_to_matter() -> None:
     loop.do_memory_op_populate_physmap(DOM0, e.domid, 1024, 9, XENMEMF_exact_node(0), gfns)
     assert xen.state() == loop.state()
     xen.check_invariants()
+
+
+def test_bulk_events_read_like_recorded_ones() -> None:
+    xen = claims.hosts.uniform(1, 1 << 12)
+    xen.debug_checks = False
+    d = xen.domain_create()
+    n = len(xen.events)
+    xen.do_memory_op_populate_physmap(
+        DOM0, d.domid, 8, 9, XENMEMF_node(0), [i << 9 for i in range(8)]
+    )
+    allocs = xen.events[n:]
+    assert [e.op for e in allocs] == ["alloc_domheap_pages"] * 8 + ["do_memory_op_populate_physmap"]
+    assert [e.seq for e in allocs] == list(range(n, n + 9))
+    assert xen.events[-2].result == (1 << 20) and xen.events[-2].info["from_order"] == 9
+    assert [e.top for e in allocs] == [False] * 8 + [True]
