@@ -314,6 +314,14 @@ class Heap:
                 return head
         return None
 
+    @staticmethod
+    def _uncount_pages(d: Domain, rec: InUse) -> None:
+        """``domain_adjust_tot_pages(d, -n)`` for a freed record (and its extra pages)."""
+        size = 1 << rec.order
+        d.tot_pages -= size
+        if rec.extra:
+            d.extra_pages -= size
+
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq

@@ -308,9 +308,7 @@ class MemoryOps(ClaimSets):
     def _free_owned(self, d: Domain, mfn: int, order: int) -> None:
         scrub = d.is_dying or self.opt_scrub_domheap
         for rec in self._take_inuse(mfn, order):
-            d.tot_pages -= 1 << rec.order
-            if rec.extra:
-                d.extra_pages -= 1 << rec.order
+            self._uncount_pages(d, rec)
         self._free_heap_pages(mfn, order, scrub)
 
     def do_memory_op_decrease_reservation(

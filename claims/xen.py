@@ -214,7 +214,7 @@ class Xen(MemoryOps):
         freed = 0
         for _seq, mfn, rec in owned:
             size = 1 << rec.order
-            self._drop_pages(d, rec, size)
+            self._uncount_pages(d, rec)
             del self._inuse[mfn]
             if any(self._pgstate[m] & PG_OFFLINING for m in self._pgstate_in(mfn, mfn + size)):
                 for m in range(mfn, mfn + size):
@@ -223,11 +223,6 @@ class Xen(MemoryOps):
                 self._free_heap_pages(mfn, rec.order, True)
             freed += size
         return freed
-
-    def _drop_pages(self, d: Domain, rec: InUse, size: int) -> None:
-        d.tot_pages -= size
-        if rec.extra:
-            d.extra_pages -= size
 
     # ------------------------------------------------------------- domheap
     def assign_pages(self, mfn: int, nr: int, d: Domain, memflags: int = 0) -> int:
@@ -352,7 +347,7 @@ class Xen(MemoryOps):
         size = 1 << order
         for rec in self._take_inuse(mfn, order):
             if d is not None:
-                self._drop_pages(d, rec, 1 << rec.order)
+                self._uncount_pages(d, rec)
         if d is not None:
             scrub = d.is_dying or self.opt_scrub_domheap
             for gfn, m, o in d.p2m.extents():
