@@ -89,6 +89,31 @@ def bulk_run_possible(
     return node, zone, base, big
 
 
+def _gates_pass_throughout(xen: Xen, d: Domain, node: int, k: int, memflags: int, n: int) -> bool:
+    """True if all *n* extents of a run pass the gates and redeem nothing.
+
+    With no claim of its own, the domain redeems nothing (CV §5), so through
+    the run only the free counters change, and they only drop.  The gates of
+    every rule set are monotone in the free counters (``rules`` module doc),
+    so if the last extent passes them, every extent does: ask the rule set
+    about the last one, with the counters it would see.
+    """
+    if d.outstanding_pages:
+        return False
+    taken = (n - 1) << k
+    xen.node_avail_pages[node] -= taken
+    xen.total_avail_pages -= taken
+    try:
+        rules = xen.rules
+        size = 1 << k
+        return rules.host_gate(xen, d, size, memflags) and rules.node_gate(
+            xen, node, k, memflags, d
+        )
+    finally:
+        xen.node_avail_pages[node] += taken
+        xen.total_avail_pages += taken
+
+
 def _decomposition(base: int, units: int, k: int) -> list[tuple[int, int]]:
     """The free blocks the sequential splits leave of ``[base, base + units * 2**k)``."""
     out = []
@@ -118,63 +143,65 @@ def bulk_run(
     old = _decomposition(base, units, k)
     rules = xen.rules
     avail = xen.avail[node]
-    done = 0
-    events = xen.events
+    log = xen.events._events
     run = AllocRun(
         {"d": d.domid, "order": k, "memflags": memflags},
         (1, xen.nr_zones - 1),
         node,
         zone,
-        size,
+        k,
+        base,
+        units,
+        len(log),
         xen._counter_values(),
     )
-    snap = 0
     seq = xen._seq
     inuse = xen._inuse
-    p2m_add = d.p2m.add
     node_avail = xen.node_avail_pages
     host_gate, node_gate, redeem = rules.host_gate, rules.node_gate, rules.redeem
-    steps = run.steps
-    log_append = events._events.append  # a step's event, built when first read
     # frames in one ascending stride of 2**k, all unmapped: check once for the run
-    n = len(gpfns)
+    n = min(len(gpfns), units)
     strided = (
-        bool(gpfns)
+        n > 0
         and not gpfns[0] & (size - 1)
-        and gpfns == list(range(gpfns[0], gpfns[0] + n * size, size))
+        and gpfns[:n] == list(range(gpfns[0], gpfns[0] + n * size, size))
     )
     free_run = strided and not d.p2m.overlaps_range(gpfns[0], gpfns[0] + n * size)
-    run_mfns: list[int] = []
-    for gpfn in gpfns:
-        if units == 0:
-            break
-        if not free_run and (gpfn & (size - 1) or d.p2m.overlaps(gpfn, k)):
-            break
-        if not host_gate(xen, d, size, memflags) or not node_gate(xen, node, k, memflags, d):
-            break
-        from_order = k + ((units & -units).bit_length() - 1)
-        units -= 1
-        mfn = base + (units << k)
-        redeemed = redeem(xen, d, node, size, memflags)
-        avail[zone] -= size
-        node_avail[node] -= size
-        xen.total_avail_pages -= size
-        seq += 1
-        inuse[mfn] = InUse(k, d, seq)
-        d.tot_pages += size
-        if redeemed:
-            run.snaps.append(xen._counter_values())
-            snap = len(run.snaps) - 1
-        steps.append((mfn, from_order, redeemed or None, snap))
-        log_append((run, len(steps) - 1))
-        if free_run:
-            run_mfns.append(mfn)
-        else:
-            p2m_add(gpfn, mfn, k, True)
-        mfns.append(mfn)
-        done += 1
+    done = 0
+    if free_run and _gates_pass_throughout(xen, d, node, k, memflags, n):
+        # no claim to redeem and every gate passes: only the counters move
+        for _ in range(n):
+            units -= 1
+            seq += 1
+            inuse[base + (units << k)] = InUse(k, d, seq)
+        done = n
+        node_avail[node] -= n << k
+        xen.total_avail_pages -= n << k
+    else:
+        for gpfn in gpfns[:n]:
+            if not free_run and (gpfn & (size - 1) or d.p2m.overlaps(gpfn, k)):
+                break
+            if not host_gate(xen, d, size, memflags) or not node_gate(xen, node, k, memflags, d):
+                break
+            units -= 1
+            redeemed = redeem(xen, d, node, size, memflags)
+            node_avail[node] -= size
+            xen.total_avail_pages -= size
+            seq += 1
+            mfn = base + (units << k)
+            inuse[mfn] = InUse(k, d, seq)
+            if redeemed:
+                run.redeemed(done, redeemed, xen._counter_values())
+            if not free_run:
+                d.p2m.add(gpfn, mfn, k, True)
+            done += 1
+    avail[zone] -= done << k
+    d.tot_pages += done << k
+    log.extend([run] * done)  # a step's event is built when first read
+    taken = range(top - size, top - (done + 1) * size, -size)  # the MFNs, descending
     if free_run:
-        d.p2m.add_run(gpfns[:done], run_mfns, k)
+        d.p2m.add_run(gpfns[:done], list(taken), k)
+    mfns.extend(taken)
     xen._seq = seq
     if done:
         d.last_alloc_node = node

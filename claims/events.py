@@ -8,6 +8,7 @@ recompute what the model decided.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, overload
@@ -88,14 +89,28 @@ class Event:
 class AllocRun:
     """The allocation events of one bulk populate run, built when first read.
 
-    Each step keeps what differs between its events (MFN, the order of the block
-    it came from, the claims redeemed); the counters after a step follow from the
-    counters before the run, the pages taken so far, and the last step that
-    redeemed claims.  ``event(j)`` rebuilds exactly the event the per-extent
-    loop records.
+    A run takes extents of order ``k`` one by one from the top of a split block
+    ``[base, base + units * 2**k)``, so step ``j``'s MFN and the order of the
+    block it came from follow from ``j``.  Only the steps that redeemed claims
+    are stored, with the counters after them; the counters after any other
+    step follow from those and the pages taken since.  ``event(j)`` rebuilds
+    exactly the event the per-extent loop records.  The event log holds the
+    run object once per step (``first`` is the sequence number of step 0).
     """
 
-    __slots__ = ("args", "zones", "node", "zone", "size", "steps", "snaps")
+    __slots__ = (
+        "args",
+        "zones",
+        "node",
+        "zone",
+        "k",
+        "base",
+        "units",
+        "first",
+        "red_steps",
+        "red",
+        "snaps",
+    )
 
     def __init__(
         self,
@@ -103,23 +118,39 @@ class AllocRun:
         zones: tuple[int, int],
         node: int,
         zone: int,
-        size: int,
+        k: int,
+        base: int,
+        units: int,
+        first: int,
         before: tuple[Any, ...],
     ) -> None:
         self.args = args
         self.zones = zones
         self.node = node
         self.zone = zone
-        self.size = size
-        self.steps: list[tuple[int, int, dict[str, int] | None, int]] = []
-        self.snaps: list[tuple[Any, ...]] = [
-            before
-        ]  # counters before the run, then after redeeming
+        self.k = k
+        self.base = base
+        self.units = units  # units of 2**k left in the block before step 0
+        self.first = first
+        self.red_steps: list[int] = []  # the steps that redeemed claims, ascending
+        self.red: list[dict[str, int]] = []  # ... and what each redeemed
+        self.snaps: list[tuple[Any, ...]] = [before]  # counters before, then after each red
+
+    def redeemed(self, j: int, redeemed: dict[str, int], counters: tuple[Any, ...]) -> None:
+        """Step *j* redeemed claims; *counters* are the host's counters after it."""
+        self.red_steps.append(j)
+        self.red.append(redeemed)
+        self.snaps.append(counters)
 
     def event(self, j: int, seq: int) -> Event:
-        mfn, from_order, redeemed, snap = self.steps[j]
-        before, claims = self.snaps[0], self.snaps[snap]
-        taken = (j + 1) * self.size
+        left = self.units - j  # units left before step j
+        k = self.k
+        mfn = self.base + ((left - 1) << k)
+        from_order = k + ((left & -left).bit_length() - 1)
+        r = bisect_right(self.red_steps, j)  # redemptions at or before step j
+        redeemed = self.red[r - 1] if r and self.red_steps[r - 1] == j else None
+        before, claims = self.snaps[0], self.snaps[r]
+        taken = (j + 1) << k
         node_avail = list(before[2])
         node_avail[self.node] -= taken
         counters = Counters(
@@ -141,17 +172,24 @@ class EventLog:
     """The ordered list of a host's events (bulk runs are stored compactly, read as events)."""
 
     def __init__(self) -> None:
-        self._events: list[Any] = []  # Event, or (AllocRun, step) until first read
+        self._events: list[Any] = []  # Event; AllocRun or tuple until first read
         self.on_record: Callable[[], None] | None = None
         self._depth = 0
 
     def _get(self, i: int) -> Event:
         e = self._events[i]
-        if type(e) is tuple:
-            seq = i if i >= 0 else len(self._events) + i
-            e = e[0].event(e[1], seq)
-            self._events[seq] = e
-        return e  # type: ignore[no-any-return]
+        if type(e) is Event:
+            return e
+        seq = i if i >= 0 else len(self._events) + i
+        if type(e) is AllocRun:
+            e = e.event(seq - e.first, seq)
+        else:  # an allocation recorded by record_alloc
+            op, domid, order, memflags, mfn, info, counters, top = e
+            info["counters"] = Counters(counters)
+            args = {"d": domid, "order": order, "memflags": memflags}
+            e = Event(seq, op, args, mfn, info, top)
+        self._events[seq] = e
+        return e
 
     def record(self, op: str, args: dict[str, Any], result: Any, **info: Any) -> Event:
         ev = Event(len(self._events), op, args, result, info, self._depth == 0)
@@ -166,6 +204,25 @@ class EventLog:
         if self.on_record is not None:
             self.on_record()
 
+    def record_alloc(
+        self,
+        op: str,
+        domid: int | None,
+        order: int,
+        memflags: int,
+        mfn: int | None,
+        info: dict[str, Any],
+        counters: tuple[Any, ...],
+    ) -> None:
+        """Record an allocation (args ``d``, ``order``, ``memflags``; ``counters`` after it).
+
+        The hottest call of the model: the event is kept as one tuple and
+        built, the same as ``record_info`` would build it, when first read.
+        """
+        self._events.append((op, domid, order, memflags, mfn, info, counters, self._depth == 0))
+        if self.on_record is not None:
+            self.on_record()
+
     @contextmanager
     def nested(self) -> Iterator[None]:
         """Events recorded inside this block belong to an enclosing call."""
@@ -177,7 +234,11 @@ class EventLog:
 
     def top_level(self) -> list[Event]:
         """The events a caller asked for directly (what replay re-runs)."""
-        return [e for e in self._events if type(e) is not tuple and e.top]
+        return [
+            self._get(i)
+            for i, e in enumerate(self._events)
+            if (e.top if type(e) is Event else type(e) is tuple and e[-1])
+        ]
 
     def __len__(self) -> int:
         return len(self._events)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .constants import (
+    BITS_PER_LONG,
     INVALID_DIRTY_IDX,
     MAX_NUMNODES_X86,
     MAX_ORDER_X86,
@@ -45,6 +46,10 @@ NodeSpec = NodeRange | Sequence[NodeRange]
 PG_OFFLINING = 1
 PG_OFFLINED = 2
 PG_BROKEN = 4
+
+
+# memflags that need a closer look: undefined bits, and MEMF_keep_scrub
+_MEMF_SUSPECT = ~MEMF_ALL | MEMF_keep_scrub
 
 
 class FreeBlock:
@@ -145,6 +150,8 @@ class Heap:
         self._map_s = [s for s, _, _ in starts]
         self._map = starts
         self.dma_bitsize = self._dma_bitsize(dma_bitsize)
+        # the top zone of a request without MEMF_bits
+        self._zone_hi_any = min(self.bits_to_zone(BITS_PER_LONG + PAGE_SHIFT), nr_zones - 1)
         self._node_zones = [
             (self.page_to_zone(rs[0][0]), self.page_to_zone(rs[-1][1] - 1)) if rs else (1, 0)
             for rs in self.node_ranges
@@ -286,7 +293,9 @@ class Heap:
     ) -> None:
         """Put a free buddy on its list: clean at the head, dirty at the tail (PA §1.3)."""
         self._free[mfn] = FreeBlock(order, node, first_dirty)
-        lst = self._list(node, zone, order)
+        lst = self._heap.get((node, zone, order))
+        if lst is None:
+            lst = self._list(node, zone, order)
         lst[mfn] = None
         if first_dirty == INVALID_DIRTY_IDX:
             lst.move_to_end(mfn, last=False)
@@ -542,8 +551,7 @@ class Heap:
             aff = d.node_affinity_mask
             if nodemask & aff:
                 nodemask &= aff
-        node = MEMF_get_node(memflags)
-        req_node = node
+        node = req_node = MEMF_get_node(memflags)
         if node == NUMA_NO_NODE:
             if d is not None:
                 node = cycle_node(d.last_alloc_node, nodemask, maxn)
@@ -552,30 +560,38 @@ class Heap:
         elif node >= maxn:
             return None
         first = node
-        use_unscrubbed = bool(memflags & MEMF_no_scrub)
-        exact = bool(memflags & MEMF_exact_node)
         nodemask_retry = False
         request = 1 << order
+        nr_nodes, node_gate, lists, free = (
+            self.nr_nodes,
+            self.rules.node_gate,
+            self._heap,
+            self._free,
+        )
         while True:
-            gate = node < self.nr_nodes and self.rules.node_gate(self, node, order, memflags, d)
-            if node < self.nr_nodes and not gate and self.node_avail_pages[node] >= request:
-                self._gate_skipped.append(node)  # memory there, but claimed by others
-            if gate:
+            if node >= nr_nodes:
+                pass  # an online-map bit past the host's nodes: nothing there
+            elif node_gate(self, node, order, memflags, d):
                 avail = self.avail[node]
                 zmin, zmax = self._node_zones[node]  # zones outside the node's map are empty
-                for zone in range(min(zone_hi, zmax), max(zone_lo, zmin) - 1, -1):
+                hi = zone_hi if zone_hi < zmax else zmax
+                lo = zone_lo if zone_lo > zmin else zmin
+                for zone in range(hi, lo - 1, -1):
                     if avail[zone] < request:
                         continue
                     for j in range(order, self.max_order + 1):
-                        lst = self._heap.get((node, zone, j))
+                        lst = lists.get((node, zone, j))
                         if not lst:
                             continue
                         pg, _ = lst.popitem(last=False)
-                        if self._free[pg].first_dirty == INVALID_DIRTY_IDX:
+                        if free[pg].first_dirty == INVALID_DIRTY_IDX:
                             return pg
-                        if order == 0 or use_unscrubbed:
-                            return pg
+                        if order == 0 or memflags & MEMF_no_scrub:
+                            return pg  # dirty, but the caller takes it as it is
                         lst[pg] = None  # dirty: rotate it to the tail, try next order
+            elif self.node_avail_pages[node] >= request:
+                self._gate_skipped.append(node)  # memory there, but claimed by others
+            exact = memflags & MEMF_exact_node
             if exact and req_node != NUMA_NO_NODE:
                 return None
             if not (nodemask >> node) & 1:
@@ -605,7 +621,6 @@ class Heap:
         check_int("zone_lo", zone_lo, 0, self.nr_zones - 1)
         check_int("zone_hi", zone_hi, zone_lo, self.nr_zones - 1)
         mfn, info = self._alloc_heap_pages(zone_lo, zone_hi, order, memflags, d)
-        info["zones"] = (zone_lo, zone_hi)
         self._record_alloc("alloc_heap_pages", d, order, memflags, mfn, info)
         return mfn
 
@@ -613,12 +628,17 @@ class Heap:
         if type(order) is not int or type(memflags) is not int or order < 0 or memflags < 0:
             check_int("order", order, 0)
             check_int("memflags", memflags, 0)
+        if memflags & _MEMF_SUSPECT:
+            self._check_memflags(memflags)
+        if d is not None:
+            self._check_domain(d)
+
+    @staticmethod
+    def _check_memflags(memflags: int) -> None:
         if memflags & ~MEMF_ALL:
             raise ValueError(f"memflags {memflags:#x} has bits no MEMF_ flag defines")
         if memflags & MEMF_keep_scrub and not memflags & MEMF_no_scrub:
             raise ValueError("MEMF_keep_scrub is only valid together with MEMF_no_scrub")
-        if d is not None:
-            self._check_domain(d)
 
     def _check_domain(self, d: Domain) -> None:
         raise NotImplementedError  # provided by the Xen class, which owns domains
@@ -635,18 +655,21 @@ class Heap:
         mfn: int | None,
         info: dict[str, Any],
     ) -> None:
-        args = {"d": d.domid if d else None, "order": order, "memflags": memflags}
-        info["counters"] = Counters(self._counter_values())
-        self.events.record_info(op, args, mfn, info)
+        domid = d.domid if d else None
+        self.events.record_alloc(op, domid, order, memflags, mfn, info, self._counter_values())
 
     def _alloc_heap_pages(
         self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
     ) -> tuple[int | None, dict[str, Any]]:
         request = 1 << order
+        zones = (zone_lo, zone_hi)
         if order > self.max_order:
-            return None, {"reason": f"order {order} > MAX_ORDER {self.max_order}"}
+            return None, {"zones": zones, "reason": f"order {order} > MAX_ORDER {self.max_order}"}
         if not self.rules.host_gate(self, d, request, memflags):
-            return None, {"reason": "claimed memory: the host-wide claims gate refused"}
+            return None, {
+                "zones": zones,
+                "reason": "claimed memory: the host-wide claims gate refused",
+            }
         self._gate_skipped = []
         pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags, d)
         if pg is None and not memflags & MEMF_no_scrub:
@@ -656,12 +679,13 @@ class Heap:
             if skipped:
                 nodes = ", ".join(map(str, skipped))
                 return None, {
+                    "zones": zones,
                     "reason": f"no suitable free block (per-node claims gate skipped node {nodes})",
                     "node_gate_skipped": skipped,
                 }
-            return None, {"reason": "no suitable free block"}
+            return None, {"zones": zones, "reason": "no suitable free block"}
         blk = self._free.pop(pg)
-        node, zone, buddy_order = blk.node, self.page_to_zone(pg), blk.order
+        node, zone, buddy_order = blk.node, pg.bit_length() or 1, blk.order  # page_to_zone
         first_dirty = blk.first_dirty
         while buddy_order != order:  # split: keep the top half (PA §2.3 step 5)
             buddy_order -= 1
@@ -682,7 +706,8 @@ class Heap:
         self.total_avail_pages -= request
         if d is not None:
             d.last_alloc_node = node
-        self._inuse[pg] = InUse(order, None, self._next_seq())
+        self._seq += 1
+        self._inuse[pg] = InUse(order, None, self._seq)
         dirty_cnt = 0
         if first_dirty != INVALID_DIRTY_IDX:
             end = pg + request
@@ -691,7 +716,7 @@ class Heap:
             else:
                 dirty_cnt = self._dirty.remove(pg, end)
             self.node_need_scrub[node] -= dirty_cnt
-        info: dict[str, Any] = {"node": node, "zone": zone, "from_order": blk.order}
+        info: dict[str, Any] = {"zones": zones, "node": node, "zone": zone, "from_order": blk.order}
         if redeemed:
             info["redeemed"] = redeemed
         if dirty_cnt:

@@ -149,10 +149,12 @@ class MemoryOps(ClaimSets):
         try:
             if len(extent_start) < nr:
                 return None
-            out = [int(extent_start[i]) for i in range(nr)]
+            out = extent_start[:nr] if type(extent_start) is list else None
+            if out is None or not set(map(type, out)) <= {int}:
+                out = [int(extent_start[i]) for i in range(nr)]
         except (TypeError, ValueError):
             return None
-        return out if all(0 <= g < 1 << 64 for g in out) else None
+        return out if not out or (min(out) >= 0 and max(out) < 1 << 64) else None
 
     # ---------------------------------------------------------- populate
     def do_memory_op_populate_physmap(
@@ -171,15 +173,15 @@ class MemoryOps(ClaimSets):
         that is already populated, and frames not aligned to the order).
         """
         self._memop_args(caller, domid, nr_extents, extent_order, mem_flags)
+        frames = self._gpfns(extent_start, nr_extents)  # copy_from_guest once
         args = {
             "caller": caller_key(caller),
             "domid": domid,
             "nr_extents": nr_extents,
             "extent_order": extent_order,
             "mem_flags": mem_flags,
-            "extent_start": self._gpfns(extent_start, nr_extents),
+            "extent_start": frames,  # the event keeps the same list
         }
-        frames = args["extent_start"]  # copy_from_guest once: the event keeps the same list
         d, memflags, why = self._memop_prologue(caller, domid, nr_extents, mem_flags)
         done, mfns = 0, list[int]()
         if d is not None and mem_flags & XENMEMF_populate_on_demand:
@@ -201,9 +203,8 @@ class MemoryOps(ClaimSets):
         nr: int,
         order: int,
         memflags: int,
-        extent_start: Sequence[int] | Any,
+        gpfns: list[int] | None,
     ) -> tuple[int, list[int], str]:
-        gpfns = self._gpfns(extent_start, nr)
         if gpfns is None:
             return 0, [], "cannot read extent_start"
         if order > self.memop_max_order(caller):

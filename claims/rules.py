@@ -8,6 +8,11 @@ The heap calls three hooks at the places Xen has them:
 * ``redeem`` in ``alloc_heap_pages`` before the free counters drop (CV §5),
 
 and ``after_offline`` at the end of ``reserve_offlined_page`` (CV §7).
+
+Both gates are monotone in the free counters: with claims unchanged, more
+free memory never turns a pass into a refusal.  The bulk populate path relies
+on it (``bulk._gates_pass_throughout``) and ``tests/test_claims_rules.py``
+checks it for every rule set.
 """
 
 from __future__ import annotations
@@ -75,6 +80,8 @@ class V7Rules(RuleSet):
     def node_gate(self, heap: Heap, node: int, order: int, memflags: int, d: Domain | None) -> bool:
         """Unclaimed node memory plus the domain's own node claim must fit (CV §4.2)."""
         allowance = heap.node_avail_pages[node] - heap.claimed_pages[node]
+        if allowance >= 1 << order:
+            return True  # unclaimed memory alone is enough
         if d is not None and refcounted(d, memflags) and node < len(d.claims):
             allowance += d.claims[node]
         return allowance >= 1 << order

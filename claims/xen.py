@@ -15,13 +15,11 @@ from typing import Any
 from .accounting import domain_release_all_claims
 from .claimsets import DOM0, Caller
 from .constants import (
-    BITS_PER_LONG,
     DOMID_FIRST_RESERVED,
     MAX_NUMNODES_X86,
     MAX_ORDER_X86,
     MAX_PAGES_UNLIMITED,
     NR_ZONES_X86,
-    PAGE_SHIFT,
     UINT32_MAX,
     MEMF_keep_scrub,
     MEMF_no_dma,
@@ -32,7 +30,7 @@ from .constants import (
 )
 from .domain import Domain
 from .errors import InvariantError
-from .heap import PG_OFFLINING, InUse, NodeSpec
+from .heap import _MEMF_SUSPECT, PG_OFFLINING, InUse, NodeSpec
 from .memory import MemoryOps
 from .rules import rules_for
 from .validate import check_int
@@ -92,12 +90,22 @@ class Xen(MemoryOps):
         return DOM0
 
     def _counter_values(self) -> tuple[Any, ...]:
-        claims = {
-            d.domid: (d.outstanding_pages, tuple(d.claims))
-            for d in self.domains.values()
-            if d.outstanding_pages
-        }  # domains without claims are left out: 0
-        return (*super()._counter_values(), claims)
+        claims = (
+            {
+                d.domid: (d.outstanding_pages, tuple(d.claims))
+                for d in self.domains.values()
+                if d.outstanding_pages
+            }
+            if self.outstanding_claims  # the sum of the domains' outstanding_pages
+            else {}
+        )  # domains without claims are left out: 0
+        return (
+            self.total_avail_pages,
+            self.outstanding_claims,
+            tuple(self.node_avail_pages),
+            tuple(self.claimed_pages),
+            claims,
+        )
 
     def _after_event(self) -> None:
         if self.debug_checks:
@@ -253,14 +261,17 @@ class Xen(MemoryOps):
             return -errno.EINVAL
         rec = self._inuse.get(mfn)
         if rec is not None and rec.order == order:
-            recs = [rec]  # the common case: one whole record
+            recs = (rec,)  # the common case: one whole record
         else:
             head = self.find_inuse_head(mfn)
             assert head is not None
             if self._inuse[head].order > order:
                 self._split_inuse(head, mfn, order)
-            recs = self._recs_in(mfn, nr)
-        extra = any(r.extra for r in recs)
+            recs = tuple(self._recs_in(mfn, nr))
+        if rec is not None and rec.order == order and not rec.extra:
+            extra = False
+        else:
+            extra = any(r.extra for r in recs)
         if extra:
             d.extra_pages += nr
             memflags &= ~MEMF_no_refcount
@@ -293,30 +304,38 @@ class Xen(MemoryOps):
         ``MEMF_keep_scrub``; if ``assign_pages`` fails they are freed again and
         the redeemed claim stays lost.
         """
-        self._check_alloc_args(order, memflags, d)
+        if (
+            type(order) is not int
+            or type(memflags) is not int
+            or order < 0
+            or memflags & _MEMF_SUSPECT  # also true for negative flags
+            or (d is not None and (type(d) is not Domain or self.domains.get(d.domid) is not d))
+        ):
+            self._check_alloc_args(order, memflags, d)  # raises, naming what is wrong
         args_flags = memflags
-        bits = memflags >> _MEMF_bits or BITS_PER_LONG + PAGE_SHIFT
-        zone_hi = min(self.bits_to_zone(bits), self.nr_zones - 1)
+        bits = memflags >> _MEMF_bits
+        zone_hi = min(self.bits_to_zone(bits), self.nr_zones - 1) if bits else self._zone_hi_any
         if memflags & MEMF_no_owner:
             memflags |= MEMF_no_refcount
-        attempts: list[dict[str, Any]] = []
         pg: int | None = None
         if not self.dma_bitsize:
             memflags &= ~MEMF_no_dma
+            pg, result = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
         else:
+            attempts: list[dict[str, Any]] = []
             dma_zone = self.bits_to_zone(self.dma_bitsize)
             if dma_zone < zone_hi:
                 pg, info = self._alloc_heap_pages(dma_zone + 1, zone_hi, order, memflags, d)
-                attempts.append({"zones": (dma_zone + 1, zone_hi), **info})
-        if pg is None and not memflags & MEMF_no_dma:
-            pg, info = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
-            attempts.append({"zones": (1, zone_hi), **info})
-        if len(attempts) == 1:
-            result = attempts[0]
-        else:
-            result = dict(attempts[-1]) if attempts else {"reason": "MEMF_no_dma"}
-            if attempts:
-                result["attempts"] = attempts
+                attempts.append(info)
+            if pg is None and not memflags & MEMF_no_dma:
+                pg, info = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
+                attempts.append(info)
+            if len(attempts) == 1:
+                result = attempts[0]
+            else:
+                result = dict(attempts[-1]) if attempts else {"reason": "MEMF_no_dma"}
+                if attempts:
+                    result["attempts"] = attempts
         if pg is not None and d is not None and not memflags & MEMF_no_owner:
             if memflags & MEMF_no_refcount:
                 self._inuse[pg].extra = True
@@ -328,7 +347,15 @@ class Xen(MemoryOps):
                     result["assign_pages"] = rc
                     result["reason"] = f"assign_pages failed ({errno.errorcode[-rc]})"
                     pg = None
-        self._record_alloc("alloc_domheap_pages", d, order, args_flags, pg, result)
+        self.events.record_alloc(
+            "alloc_domheap_pages",
+            None if d is None else d.domid,
+            order,
+            args_flags,
+            pg,
+            result,
+            self._counter_values(),
+        )
         return pg
 
     def free_domheap_pages(self, mfn: int, order: int) -> None:
