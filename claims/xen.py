@@ -261,7 +261,7 @@ class Xen(MemoryOps):
             return -errno.EINVAL
         rec = self._inuse.get(mfn)
         if rec is not None and rec.order == order:
-            recs = (rec,)  # the common case: one whole record
+            recs: tuple[InUse, ...] = (rec,)  # the common case: one whole record
         else:
             head = self.find_inuse_head(mfn)
             assert head is not None
