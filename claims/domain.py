@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .constants import MAX_PAGES_UNLIMITED
+from .locks import PAGE_ALLOC_LOCK_RANK, OrderedLock
 from .p2m import P2M
 
 
@@ -32,6 +33,11 @@ class Domain:
     privileged: bool = False
     p2m: P2M = field(default_factory=P2M)
     creation_finished: bool = False
+    page_alloc_lock: OrderedLock = field(
+        default_factory=lambda: OrderedLock("page_alloc_lock", PAGE_ALLOC_LOCK_RANK),
+        repr=False,
+        compare=False,
+    )
 
     @property
     def node_affinity_mask(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from threading import get_ident
 from typing import Any, overload
 
 
@@ -175,6 +176,7 @@ class EventLog:
         self._events: list[Any] = []  # Event; AllocRun or tuple until first read
         self.on_record: Callable[[], None] | None = None
         self._depth = 0
+        self._by_thread: dict[int, int] = {}  # thread id -> its last top-level event
 
     def _get(self, i: int) -> Event:
         e = self._events[i]
@@ -192,7 +194,10 @@ class EventLog:
         return e
 
     def record(self, op: str, args: dict[str, Any], result: Any, **info: Any) -> Event:
-        ev = Event(len(self._events), op, args, result, info, self._depth == 0)
+        top = self._depth == 0
+        ev = Event(len(self._events), op, args, result, info, top)
+        if top:
+            self._by_thread[get_ident()] = len(self._events)
         self._events.append(ev)
         if self.on_record is not None:
             self.on_record()
@@ -200,7 +205,10 @@ class EventLog:
 
     def record_info(self, op: str, args: dict[str, Any], result: Any, info: dict[str, Any]) -> None:
         """``record`` with an info dict the caller built (and hands over)."""
-        self._events.append(Event(len(self._events), op, args, result, info, self._depth == 0))
+        top = self._depth == 0
+        if top:
+            self._by_thread[get_ident()] = len(self._events)
+        self._events.append(Event(len(self._events), op, args, result, info, top))
         if self.on_record is not None:
             self.on_record()
 
@@ -219,7 +227,10 @@ class EventLog:
         The hottest call of the model: the event is kept as one tuple and
         built, the same as ``record_info`` would build it, when first read.
         """
-        self._events.append((op, domid, order, memflags, mfn, info, counters, self._depth == 0))
+        top = self._depth == 0
+        if top:
+            self._by_thread[get_ident()] = len(self._events)
+        self._events.append((op, domid, order, memflags, mfn, info, counters, top))
         if self.on_record is not None:
             self.on_record()
 
@@ -260,6 +271,11 @@ class EventLog:
 
     def since(self, seq: int) -> list[Event]:
         return [self._get(i) for i in range(seq, len(self._events))]
+
+    def last_mine(self) -> Event | None:
+        """The last top-level event the calling thread recorded (its last call's result)."""
+        i = self._by_thread.get(get_ident())
+        return None if i is None else self._get(i)
 
     def last(self) -> Event | None:
         return self._get(-1) if self._events else None

@@ -661,10 +661,10 @@ class Heap:
     def _alloc_heap_pages(
         self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
     ) -> tuple[int | None, dict[str, Any]]:
-        request = 1 << order
         zones = (zone_lo, zone_hi)
-        if order > self.max_order:
+        if order > self.max_order:  # before the shift: a hostile order may be 2**64
             return None, {"zones": zones, "reason": f"order {order} > MAX_ORDER {self.max_order}"}
+        request = 1 << order
         if not self.rules.host_gate(self, d, request, memflags):
             return None, {
                 "zones": zones,

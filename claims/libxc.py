@@ -121,7 +121,7 @@ def _dom(xen: Xen, fn: str, domid: object) -> Domain:
 
 
 def _reason(xen: Xen) -> str:
-    ev = xen.events.last()
+    ev = xen.events.last_mine()  # this thread's call, whatever other threads did since
     return str(ev.info.get("reason", "")) if ev else ""
 
 

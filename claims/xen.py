@@ -31,6 +31,7 @@ from .constants import (
 from .domain import Domain
 from .errors import InvariantError
 from .heap import _MEMF_SUSPECT, PG_OFFLINING, InUse, NodeSpec
+from .locks import HEAP_LOCK_RANK, OrderedLock, lock_entry_points
 from .memory import MemoryOps
 from .rules import rules_for
 from .validate import check_int
@@ -50,6 +51,9 @@ class Xen(MemoryOps):
     debug_checks: bool = False
     """Run ``check_invariants()`` after every recorded operation (the tests turn it on)."""
 
+    lock_checks: bool = False
+    """Check every lock taken against Xen's lock order (``claims.locks``; the tests turn it on)."""
+
     def __init__(
         self,
         nodes: Sequence[NodeSpec],
@@ -61,6 +65,7 @@ class Xen(MemoryOps):
         dma_bitsize: int | str = 0,
         opt_scrub_domheap: bool = False,
     ) -> None:
+        self.heap_lock = OrderedLock("heap_lock", HEAP_LOCK_RANK)  # CV §1.6
         self.rules = rules_for(semantics)
         self.config: dict[str, Any] = {
             "nodes": nodes,
@@ -492,3 +497,21 @@ class Xen(MemoryOps):
                         f"claimed_pages[{n}] {self.claimed_pages[n]} > "
                         f"node_avail_pages[{n}] {self.node_avail_pages[n]}"
                     )
+
+
+# Public methods that take no lock of their own: in Xen they run with heap_lock
+# already held by their caller, or they read the fixed memory map.
+LOCK_FREE = {
+    "get_free_buddy",
+    "page_list_add_scrub",
+    "find_free_head",
+    "find_inuse_head",
+    "heap",
+    "mfn_to_nid",
+    "mfn_valid",
+    "node_start_pfn",
+    "node_spanned_pages",
+    "node_present_pages",
+}
+
+lock_entry_points(Xen, Domain, skip=LOCK_FREE)  # every other public method: claims.locks

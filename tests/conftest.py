@@ -22,3 +22,5 @@ def free_map(xen: claims.Xen) -> dict[int, int]:
 
 # every operation in the test suite is followed by check_invariants()
 claims.Xen.debug_checks = True
+# ... and every lock taken is checked against Xen's lock order (claims.locks)
+claims.Xen.lock_checks = True

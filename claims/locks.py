@@ -1,0 +1,155 @@
+"""Locks: a host is safe to call from several threads, in Xen's lock order.
+
+Xen guards the allocator's state with ``heap_lock`` and each domain's page
+counters with ``d->page_alloc_lock``; a path that needs both takes
+``page_alloc_lock`` first (``claims-v7.md`` §1.6, §2.2).  The model takes, for
+each entry point, the locks the Xen call takes, in that order, and holds them
+for the whole call, so every call is atomic: a claim set is installed whole or
+not at all, and no other call sees a half-done populate.
+
+With ``Xen.lock_checks`` on (the tests), every acquisition is checked against
+the order: taking a ``page_alloc_lock`` while holding ``heap_lock``, or a
+second domain's ``page_alloc_lock``, raises ``InvariantError``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .errors import InvariantError
+
+if TYPE_CHECKING:
+    from .domain import Domain
+
+PAGE_ALLOC_LOCK_RANK = 1
+HEAP_LOCK_RANK = 2
+
+_held = threading.local()  # per thread: the OrderedLocks taken, in order (with repeats)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def held_locks() -> list[OrderedLock]:
+    """The locks the calling thread holds, outermost first."""
+    stack: list[OrderedLock] | None = getattr(_held, "stack", None)
+    if stack is None:
+        stack = _held.stack = []
+    return stack
+
+
+class OrderedLock:
+    """A re-entrant lock with a name and a rank in Xen's lock order (lower first)."""
+
+    __slots__ = ("name", "rank", "_lock")
+
+    def __init__(self, name: str, rank: int) -> None:
+        self.name = name
+        self.rank = rank
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> OrderedLock:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    @contextmanager
+    def checked(self) -> Iterator[None]:
+        """Take the lock, first checking Xen's lock order against the locks held."""
+        stack = held_locks()
+        if self not in stack:
+            for h in stack:
+                if h.rank > self.rank or (h.rank == self.rank and h is not self):
+                    raise InvariantError(
+                        f"lock order: {self.name} taken while holding {h.name} "
+                        "(Xen takes d->page_alloc_lock before heap_lock, one domain at a time)"
+                    )
+        self._lock.acquire()
+        stack.append(self)
+        try:
+            yield
+        finally:
+            stack.pop()
+            self._lock.release()
+
+    def locked_by_me(self) -> bool:
+        """True if the calling thread holds this lock (only tracked with checking on)."""
+        return self in held_locks()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> OrderedLock:
+        return OrderedLock(self.name, self.rank)  # a copy of a host gets its own, free locks
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (OrderedLock, (self.name, self.rank))
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def _domain_finder(fn: Callable[..., Any]) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]:
+    """How to find, from a call's arguments, the domain whose page_alloc_lock it takes."""
+    params = [p for p in inspect.signature(fn).parameters if p != "self"]
+    for name in ("d", "domid"):
+        if name in params:
+            pos = params.index(name)
+
+            def find(host: Any, args: tuple[Any, ...], kw: dict[str, Any], *, _n: str = name,
+                     _p: int = pos) -> Any:  # fmt: skip
+                target = args[_p] if len(args) > _p else kw.get(_n)
+                if type(target) is not int:
+                    return target  # a Domain (anything else is not one, and takes no lock)
+                try:
+                    return host.domains.get(target)
+                except TypeError:  # an unhashable domid: the call itself will refuse it
+                    return None
+
+            return find
+    return lambda host, args, kw: None
+
+
+def entry_point(fn: F, domain_type: type[Domain]) -> F:
+    """Wrap a public method of the host: its locks, in Xen's order, for the whole call."""
+    find = _domain_finder(fn)
+
+    @functools.wraps(fn)
+    def call(self: Any, *args: Any, **kw: Any) -> Any:
+        d = find(self, args, kw)
+        if type(d) is not domain_type:
+            d = None
+        if self.lock_checks:
+            if d is None:
+                with self.heap_lock.checked():
+                    return fn(self, *args, **kw)
+            with d.page_alloc_lock.checked(), self.heap_lock.checked():
+                return fn(self, *args, **kw)
+        if d is None:
+            with self.heap_lock:
+                return fn(self, *args, **kw)
+        with d.page_alloc_lock, self.heap_lock:
+            return fn(self, *args, **kw)
+
+    call.__wrapped_entry_point__ = True  # type: ignore[attr-defined]
+    return call  # type: ignore[return-value]
+
+
+def lock_entry_points(cls: type[Any], domain_type: type[Domain], skip: set[str]) -> None:
+    """Wrap every public method of *cls* (and its bases) except static ones and *skip*."""
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        for name, value in vars(klass).items():
+            if name.startswith("_") or name in seen or name in skip:
+                continue
+            seen.add(name)
+            if not inspect.isfunction(value) or inspect.isgeneratorfunction(value):
+                continue
+            setattr(cls, name, entry_point(value, domain_type))
+
+
+def is_entry_point(method: object) -> bool:
+    return bool(getattr(method, "__wrapped_entry_point__", False))
