@@ -45,19 +45,19 @@ def held_locks() -> list[OrderedLock]:
 class OrderedLock:
     """A re-entrant lock with a name and a rank in Xen's lock order (lower first)."""
 
-    __slots__ = ("name", "rank", "_lock")
+    __slots__ = ("name", "rank", "rlock")
 
     def __init__(self, name: str, rank: int) -> None:
         self.name = name
         self.rank = rank
-        self._lock = threading.RLock()
+        self.rlock = threading.RLock()  # the lock itself (``with lock.rlock`` is the fast path)
 
     def __enter__(self) -> OrderedLock:
-        self._lock.acquire()
+        self.rlock.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._lock.release()
+        self.rlock.release()
 
     @contextmanager
     def checked(self) -> Iterator[None]:
@@ -70,13 +70,13 @@ class OrderedLock:
                         f"lock order: {self.name} taken while holding {h.name} "
                         "(Xen takes d->page_alloc_lock before heap_lock, one domain at a time)"
                     )
-        self._lock.acquire()
+        self.rlock.acquire()
         stack.append(self)
         try:
             yield
         finally:
             stack.pop()
-            self._lock.release()
+            self.rlock.release()
 
     def locked_by_me(self) -> bool:
         """True if the calling thread holds this lock (only tracked with checking on)."""
@@ -92,36 +92,34 @@ class OrderedLock:
         return f"<{self.name}>"
 
 
-def _domain_finder(fn: Callable[..., Any]) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]:
-    """How to find, from a call's arguments, the domain whose page_alloc_lock it takes."""
+def _domain_param(fn: Callable[..., Any]) -> tuple[str, int] | None:
+    """The parameter (name, position after ``self``) naming the call's domain, if any."""
     params = [p for p in inspect.signature(fn).parameters if p != "self"]
     for name in ("d", "domid"):
         if name in params:
-            pos = params.index(name)
-
-            def find(host: Any, args: tuple[Any, ...], kw: dict[str, Any], *, _n: str = name,
-                     _p: int = pos) -> Any:  # fmt: skip
-                target = args[_p] if len(args) > _p else kw.get(_n)
-                if type(target) is not int:
-                    return target  # a Domain (anything else is not one, and takes no lock)
-                try:
-                    return host.domains.get(target)
-                except TypeError:  # an unhashable domid: the call itself will refuse it
-                    return None
-
-            return find
-    return lambda host, args, kw: None
+            return name, params.index(name)
+    return None
 
 
 def entry_point(fn: F, domain_type: type[Domain]) -> F:
-    """Wrap a public method of the host: its locks, in Xen's order, for the whole call."""
-    find = _domain_finder(fn)
+    """Wrap a public method of the host: its locks, in Xen's order, for the whole call.
+
+    The domain is the ``d`` (a ``Domain`` or a domid) or ``domid`` argument;
+    a call without one takes ``heap_lock`` only.
+    """
+    param = _domain_param(fn)
+    name, pos = param if param is not None else ("", -1)
 
     @functools.wraps(fn)
     def call(self: Any, *args: Any, **kw: Any) -> Any:
-        d = find(self, args, kw)
-        if type(d) is not domain_type:
-            d = None
+        d = None
+        if pos >= 0:
+            d = args[pos] if len(args) > pos else kw.get(name)
+            if type(d) is not domain_type:
+                try:  # a domid: its domain, if it exists (the call refuses it otherwise)
+                    d = self.domains.get(d) if type(d) is int else None
+                except TypeError:
+                    d = None
         if self.lock_checks:
             if d is None:
                 with self.heap_lock.checked():
@@ -129,9 +127,9 @@ def entry_point(fn: F, domain_type: type[Domain]) -> F:
             with d.page_alloc_lock.checked(), self.heap_lock.checked():
                 return fn(self, *args, **kw)
         if d is None:
-            with self.heap_lock:
+            with self.heap_lock.rlock:
                 return fn(self, *args, **kw)
-        with d.page_alloc_lock, self.heap_lock:
+        with d.page_alloc_lock.rlock, self.heap_lock.rlock:
             return fn(self, *args, **kw)
 
     call.__wrapped_entry_point__ = True  # type: ignore[attr-defined]
