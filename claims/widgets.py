@@ -99,6 +99,12 @@ class Controller:
 
         return run
 
+    def _live_domain(self, domid: int) -> Any:
+        d = self.xen.domains.get(domid)
+        if d is None:
+            raise ValueError(f"d{domid} no longer exists (destroyed since the list was drawn)")
+        return d
+
     def _domain_options(self, with_none: bool = False) -> list[tuple[str, int | None]]:
         opts: list[tuple[str, int | None]] = [(f"d{d}", d) for d in sorted(self.xen.domains)]
         if with_none:
@@ -198,7 +204,7 @@ class ClaimSetEditor(Controller):
     def _domain(self) -> Any:
         if self.domain.value is None:
             raise ValueError("no domain: create one first")
-        return self.xen.domains[self.domain.value]
+        return self._live_domain(self.domain.value)
 
     def _set(self, entries: list[xen_memory_claim_t]) -> None:
         d = self._domain()
@@ -206,7 +212,7 @@ class ClaimSetEditor(Controller):
         rc, _nr = self.xen.do_domctl_claim_memory(
             self.xen.dom0, d, XEN_DOMCTL_CLAIM_MEMORY_SET, len(entries), arr
         )
-        ev = self.xen.events.last()
+        ev = self.xen.events.last_mine()
         reason = ev.info.get("reason", "") if ev else ""
         if rc == 0:
             self._say(True, f"0: {reason}; d{d.domid} claims {self.xen._domain_claims(d)}")
@@ -280,14 +286,15 @@ class AllocationStepper(Controller):
         order = parse_count("order", self.order.value, 63)
         if order is None:
             raise ValueError("order: enter a number")
-        d = None if self.domain.value is None else self.xen.domains[self.domain.value]
+        d = None if self.domain.value is None else self._live_domain(self.domain.value)
         flags = self.memflags()
         self.progress.max, self.progress.value = n, 0
         got = 0
         for i in range(n):
             self.xen.alloc_domheap_pages(d, order, flags)
-            ev = self.xen.events.last()
-            assert ev is not None
+            ev = self.xen.events.last_mine()
+            if ev is None:
+                raise RuntimeError("alloc_domheap_pages recorded no event")
             self.steps.append(ev)
             self.progress.value = i + 1
             if ev.result is None:
