@@ -71,6 +71,11 @@ class Caller:
     domid: int = 0
     privileged: bool = True
 
+    def __post_init__(self) -> None:
+        check_int("caller domid", self.domid, 0, 0xFFFF)  # a domid_t
+        if not isinstance(self.privileged, bool):
+            raise TypeError(f"caller privileged must be a bool, not {self.privileged!r}")
+
 
 DOM0 = Caller(0, True)
 
@@ -284,8 +289,7 @@ class ClaimSets(Offlining):
         handle); GET writes into *entries* in place and returns the needed or
         written count, also on ``-ERANGE``.
         """
-        if not isinstance(caller, (Caller, Domain)):
-            raise TypeError(f"caller must be a Caller or Domain, not {type(caller).__name__}")
+        self._check_caller(caller)
         check_int("mode", mode, 0, (1 << 32) - 1)
         check_int("nr_entries", nr_entries, 0, (1 << 32) - 1)
         args: dict[str, Any] = {
@@ -322,13 +326,15 @@ class ClaimSets(Offlining):
         nr: int,
         entries: MutableSequence[xen_memory_claim_t] | Any | None,
     ) -> tuple[int, int, str]:
-        if not self.rules.claim_sets:
-            return -errno.ENOSYS, nr, f"the {self.rules.name} rule set has no claim_memory domctl"
         dom = self._lookup(d)
         if dom is None:
             return -errno.ESRCH, nr, f"no domain {d}"
         if not caller.privileged:  # xsm_claim_pages(XSM_PRIV, d)
             return -errno.EPERM, nr, f"caller d{caller.domid} is not privileged"
+        if not self.rules.claim_sets:
+            # do_domctl looks the domain up and asks XSM (xsm_domctl: XSM_PRIV for
+            # an unknown command) before arch_do_domctl answers -ENOSYS
+            return -errno.ENOSYS, nr, f"the {self.rules.name} rule set has no claim_memory domctl"
         if self.llc_coloring_enabled:
             return -errno.EOPNOTSUPP, nr, "LLC colouring is enabled: claims are not supported"
         max_nr = self.max_numnodes + 1
@@ -396,8 +402,7 @@ class ClaimSets(Offlining):
         mem_flags: int,
     ) -> None:
         """The argument types of a ``struct xen_memory_reservation`` and its caller."""
-        if not isinstance(caller, (Caller, Domain)):
-            raise TypeError(f"caller must be a Caller or Domain, not {type(caller).__name__}")
+        self._check_caller(caller)
         check_int("domid", domid, 0, 0xFFFF)
         check_int("nr_extents", nr_extents, 0, (1 << 64) - 1)
         check_int("extent_order", extent_order, 0, (1 << 32) - 1)
@@ -431,13 +436,21 @@ class ClaimSets(Offlining):
     def _check_domain_obj(self, d: Domain) -> None:
         if not isinstance(d, Domain):
             raise TypeError(f"d must be a Domain, not {type(d).__name__}")
-        if self.domains.get(d.domid) is not d and not d.is_dying:
-            raise ValueError(f"domain {d.domid} is not a domain of this host")
+        if self.domains.get(d.domid) is not d:  # a destroyed one would leak its new claims
+            raise ValueError(f"domain {d.domid} is not a live domain of this host (destroyed?)")
+
+    def _check_caller(self, caller: Caller | Domain) -> None:
+        if not isinstance(caller, (Caller, Domain)):
+            raise TypeError(f"caller must be a Caller or Domain, not {type(caller).__name__}")
+        if isinstance(caller, Domain) and self.domains.get(caller.domid) is not caller:
+            raise ValueError(f"caller d{caller.domid} is not a live domain of this host")
 
 
 def _entries(entries: Sequence[xen_memory_claim_t]) -> list[xen_memory_claim_t]:
-    if isinstance(entries, (str, bytes)) or not hasattr(entries, "__len__"):
-        raise TypeError("entries must be a sequence of xen_memory_claim_t")
+    if isinstance(entries, (str, bytes)) or not isinstance(entries, (Sequence, ctypes.Array)):
+        raise TypeError(
+            f"entries must be a sequence of xen_memory_claim_t, not {type(entries).__name__}"
+        )
     out = []
     for i, e in enumerate(entries):
         if not isinstance(e, xen_memory_claim_t):

@@ -45,6 +45,8 @@ def MEMF_node(node: int) -> int:
 
 def MEMF_get_node(memflags: int) -> int:
     """``MEMF_get_node(f)``: the node asked for, or ``NUMA_NO_NODE`` (0xFF)."""
+    if type(memflags) is not int:
+        raise TypeError(f"MEMF_get_node: memflags must be an int, not {type(memflags).__name__}")
     return ((memflags >> _MEMF_node) - 1) & MEMF_node_mask
 
 

@@ -190,7 +190,15 @@ class Heap:
         limit = 1 << (self.nr_zones - 1)
         out: list[list[tuple[int, int]]] = []
         for n, spec in enumerate(nodes):
-            ranges: list[object] = [spec] if self._is_range(spec) else list(spec)
+            if self._is_range(spec):
+                ranges: list[object] = [spec]
+            elif isinstance(spec, Sequence) and not isinstance(spec, (str, bytes)):
+                ranges = list(spec)
+            else:
+                raise TypeError(
+                    f"node {n}: a memory map is a memory range (range(start, stop) or a "
+                    f"(start, stop) pair) or a list of them, not {spec!r}"
+                )
             parsed: list[tuple[int, int]] = []
             for r in ranges:
                 if isinstance(r, range):
@@ -217,16 +225,21 @@ class Heap:
             isinstance(r, tuple) and len(r) == 2 and all(isinstance(x, int) for x in r)
         )
 
+    def _node_map(self, node: int) -> list[tuple[int, int]]:
+        # a node id below MAX_NUMNODES without memory reads as empty (NODE_DATA zeroed)
+        check_int("node", node, 0, self.max_numnodes - 1)
+        return self.node_ranges[node] if node < self.nr_nodes else []
+
     def node_start_pfn(self, node: int) -> int:
-        rs = self.node_ranges[node]
+        rs = self._node_map(node)
         return rs[0][0] if rs else 0
 
     def node_spanned_pages(self, node: int) -> int:
-        rs = self.node_ranges[node]
+        rs = self._node_map(node)
         return rs[-1][1] - rs[0][0] if rs else 0
 
     def node_present_pages(self, node: int) -> int:
-        return sum(e - s for s, e in self.node_ranges[node])
+        return sum(e - s for s, e in self._node_map(node))
 
     def _dma_bitsize(self, spec: int | str) -> int:
         # dma_bits= (PA §1.2): an int, 0 for none, or "x86" for the default
@@ -247,6 +260,8 @@ class Heap:
     # ------------------------------------------------------------- geometry
     def mfn_to_nid(self, mfn: int) -> int | None:
         """The node whose memory map holds *mfn*, or ``None`` (a hole)."""
+        if type(mfn) is not int:
+            check_int("mfn", mfn)  # a bool or float is no MFN
         i = bisect_right(self._map_s, mfn) - 1
         if i >= 0:
             s, e, n = self._map[i]
@@ -269,11 +284,15 @@ class Heap:
     @staticmethod
     def page_to_zone(mfn: int) -> int:
         """``page_to_zone``: the MFN's bit length, at least 1 (PA §1.2)."""
+        if type(mfn) is not int:
+            check_int("mfn", mfn)
         return mfn.bit_length() or 1
 
     @staticmethod
     def bits_to_zone(bits: int) -> int:
         """``bits_to_zone(b)`` (PA §1.2)."""
+        if type(bits) is not int:
+            check_int("bits", bits)
         return 1 if bits < PAGE_SHIFT + 1 else bits - PAGE_SHIFT
 
     def _list(self, node: int, zone: int, order: int) -> OrderedDict[int, None]:
@@ -285,6 +304,9 @@ class Heap:
 
     def heap(self, node: int, zone: int, order: int) -> list[int]:
         """``heap(node, zone, order)``: the free list's heads, head first."""
+        check_int("node", node, 0)
+        check_int("zone", zone, 0)
+        check_int("order", order, 0)
         return list(self._heap.get((node, zone, order), ()))
 
     # ----------------------------------------------------------- free lists
@@ -307,6 +329,8 @@ class Heap:
 
     def find_free_head(self, mfn: int) -> int | None:
         """Head of the free buddy that holds *mfn*, or ``None``."""
+        if type(mfn) is not int:
+            check_int("mfn", mfn)
         for j in range(self.max_order + 1):
             head = mfn & ~((1 << j) - 1)
             blk = self._free.get(head)
@@ -316,6 +340,8 @@ class Heap:
 
     def find_inuse_head(self, mfn: int) -> int | None:
         """Head of the allocated block that holds *mfn*, or ``None``."""
+        if type(mfn) is not int:
+            check_int("mfn", mfn)
         for j in range(self.max_order + 1):
             head = mfn & ~((1 << j) - 1)
             rec = self._inuse.get(head)
@@ -769,6 +795,9 @@ class Heap:
     # ------------------------------------------------------------ accessors
     def avail_heap_pages(self, zone_lo: int, zone_hi: int, node: int = -1) -> int:
         """``avail_heap_pages``: free pages in zones ``zone_lo..zone_hi`` (PA §1.3)."""
+        check_int("zone_lo", zone_lo, 0)
+        check_int("zone_hi", zone_hi, 0)
+        check_int("node", node, -1)
         zone_hi = min(zone_hi, self.nr_zones - 1)
         return sum(
             sum(self.avail[n][zone_lo : zone_hi + 1])
@@ -778,6 +807,7 @@ class Heap:
 
     def avail_node_heap_pages(self, node: int) -> int:
         """``avail_node_heap_pages``: ``node_avail_pages[node]``, 0 off-line."""
+        check_int("node", node)
         return self.node_avail_pages[node] if 0 <= node < self.nr_nodes else 0
 
     def get_outstanding_claims(self) -> tuple[int, int]:
@@ -786,6 +816,8 @@ class Heap:
 
     def free_blocks(self, node: int | None = None) -> Iterator[tuple[int, FreeBlock]]:
         """Free buddies ``(head, block)`` in list order, per node, zone and order."""
+        if node is not None:
+            check_int("node", node, 0)
         for (n, _z, _o), lst in sorted(self._heap.items()):
             if node is None or n == node:
                 for mfn in lst:
@@ -798,10 +830,15 @@ class Heap:
 
     def dirty_runs(self, start: int | None = None, end: int | None = None) -> list[tuple[int, int]]:
         """Runs of pages with ``PGC_need_scrub`` set."""
+        if start is not None:
+            check_int("start", start)
+        if end is not None:
+            check_int("end", end)
         return list(self._dirty.runs(start, end))
 
     def page_state(self, mfn: int) -> str:
         """``'free'``, ``'inuse'``, ``'offlining'``, ``'offlined'`` or ``'reserved'``."""
+        check_int("mfn", mfn)
         f = self._pgstate.get(mfn, 0)
         if f & PG_OFFLINED:
             return "offlined"
@@ -817,6 +854,8 @@ class Heap:
 
     def buddyinfo(self, zone: int | None = None) -> list[list[int]]:
         """Free blocks per node and order (``/proc/buddyinfo``)."""
+        if zone is not None:
+            check_int("zone", zone, 0)
         out = [[0] * (self.max_order + 1) for _ in range(self.nr_nodes)]
         for (n, z, o), lst in self._heap.items():
             if zone is None or z == zone:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .constants import MAX_PAGES_UNLIMITED
+from .constants import MAX_NUMNODES_X86, MAX_PAGES_UNLIMITED
+from .validate import check_bool, check_int
 from .xen import Xen
 
 DEMO_NODE_PAGES = 1 << 12  # 16 MiB per node: small enough to draw page runs
@@ -30,6 +31,9 @@ def native_harness(
     ``max_pages``, and an empty heap: tests add buddies with
     ``init_heap_pages``.
     """
+    check_int("start_mfn", start_mfn, 0)
+    check_bool("numa", numa)
+    check_int("nr_nodes", nr_nodes, 1, MAX_NUMNODES_X86)
     if numa:
         nodes = [range(start_mfn + 16 * i, start_mfn + 16 * (i + 1)) for i in range(nr_nodes)]
     else:
@@ -46,6 +50,9 @@ def uniform(
 ) -> Xen:
     """*nr_nodes* nodes of *pages_per_node* pages each, back to back from
     *base_mfn* (4 GiB by default), all of it handed to the heap clean."""
+    check_int("nr_nodes", nr_nodes, 1, MAX_NUMNODES_X86)
+    check_int("pages_per_node", pages_per_node, 0)
+    check_int("base_mfn", base_mfn, 0)
     nodes = [
         range(base_mfn + i * pages_per_node, base_mfn + (i + 1) * pages_per_node)
         for i in range(nr_nodes)

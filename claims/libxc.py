@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +147,8 @@ def xc_domain_create(xch: xc_interface, config: dict[str, Any] | None = None) ->
     Returns the new domid.  ``config`` may give ``domid`` and ``node_affinity``.
     """
     xen = _xch(xch)
+    if config is not None and not isinstance(config, dict):
+        raise TypeError(f"config must be a dict or None, not {type(config).__name__}")
     cfg = dict(config or {})
     unknown = set(cfg) - {"domid", "node_affinity"}
     if unknown:
@@ -184,8 +186,8 @@ def xc_domain_node_setaffinity(xch: xc_interface, domid: int, nodes: Iterable[in
     ``nodes`` is an iterable of node ids (the bits of the nodemap).
     """
     xen = _xch(xch)
-    if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Iterable):
-        raise TypeError("nodes must be an iterable of node ids")
+    if isinstance(nodes, (str, bytes, Mapping)) or not isinstance(nodes, Iterable):
+        raise TypeError(f"nodes must be an iterable of node ids, not {type(nodes).__name__}")
     ids = [_int("node", n, xen.max_numnodes - 1) for n in nodes]
     d = _dom(xen, "xc_domain_node_setaffinity", domid)
     rc = xen.domain_node_setaffinity(d, ids)
@@ -285,14 +287,19 @@ def _claim_buffer(claim_set: Any, nr: int) -> Any:
 
 
 # ------------------------------------------------------------ reservations
-def _pfn_buffer(extent_start: Any, nr: int, name: str = "extent_start") -> Any:
+def _pfn_buffer(extent_start: Any, nr: int, name: str = "extent_start", out: bool = False) -> Any:
+    """Check a ``xen_pfn_t *``: an array of at least *nr* frames (read unless *out*)."""
     if extent_start is None:
         raise TypeError(f"{name} is NULL: the hypercall bounce buffer would fault")
-    if isinstance(extent_start, (str, bytes)) or not hasattr(extent_start, "__len__"):
-        raise TypeError(f"{name} must be an array of xen_pfn_t")
+    if isinstance(extent_start, (str, bytes, Mapping)) or not (
+        hasattr(extent_start, "__len__") and hasattr(extent_start, "__getitem__")
+    ):
+        raise TypeError(f"{name} must be an array of xen_pfn_t, not {type(extent_start).__name__}")
+    if isinstance(extent_start, ctypes.Array) and extent_start._type_ is not xen_pfn_t:
+        raise TypeError(f"{name} must be an array of xen_pfn_t, not of {extent_start._type_}")
     if len(extent_start) < nr:
         raise ValueError(f"{name} holds {len(extent_start)} frames, nr_extents is {nr}")
-    for i in range(nr):
+    for i in range(0 if out else nr):
         _int(
             f"{name}[{i}]",
             int(extent_start[i]) if isinstance(extent_start, ctypes.Array) else extent_start[i],
@@ -356,6 +363,8 @@ def xc_domain_increase_reservation_exact(
     _int("nr_extents", nr_extents, U64)
     _int("extent_order", extent_order, U32)
     _int("mem_flags", mem_flags, U32)
+    if extent_start is not None:  # only written for non-translated guests: never here
+        _pfn_buffer(extent_start, nr_extents, out=True)
     done = xen.do_memory_op_increase_reservation(
         DOM0, domid & 0xFFFF, nr_extents, extent_order, mem_flags
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import errno
 import gc
-from collections.abc import Iterator, Sequence
+import operator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,13 @@ def XENMEMF_get_node(flags: int) -> int:
     return ((flags >> 8) - 1) & 0xFF
 
 
+def _gpfn(value: object) -> int:
+    """One frame number read from guest memory: an int (or an int-like, not a bool)."""
+    if isinstance(value, bool):
+        raise TypeError("a bool is not a frame number")
+    return operator.index(value)  # type: ignore[arg-type]
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause Python's cyclic collector while a populate builds many long-lived objects.
@@ -91,6 +99,7 @@ class MemoryOps(ClaimSets):
 
     def memop_max_order(self, caller: Caller | Domain) -> int:
         """``max_order(current->domain)``: the largest extent a caller may ask for."""
+        self._check_caller(caller)
         order = DOMU_MAX_ORDER
         if caller.privileged:
             order = max(order, self.max_order)  # CONFIG_CTLDOM_MAX_ORDER = MAX_ORDER
@@ -100,6 +109,8 @@ class MemoryOps(ClaimSets):
         self, caller: Caller | Domain, mem_flags: int
     ) -> tuple[int | None, str]:
         """XENMEMF flags to MEMF flags; ``None`` where Xen refuses (``propagate_node``)."""
+        self._check_caller(caller)
+        check_int("mem_flags", mem_flags, 0, (1 << 32) - 1)
         memflags = 0
         bits = mem_flags & 0xFF
         if bits:
@@ -144,15 +155,15 @@ class MemoryOps(ClaimSets):
     @staticmethod
     def _gpfns(extent_start: Sequence[int] | Any, nr: int) -> list[int] | None:
         """``copy_from_guest`` of *nr* frame numbers, or ``None`` where it faults."""
-        if extent_start is None:
+        if extent_start is None or isinstance(extent_start, (str, bytes, Mapping)):
             return None
         try:
             if len(extent_start) < nr:
                 return None
             out = extent_start[:nr] if type(extent_start) is list else None
             if out is None or not set(map(type, out)) <= {int}:
-                out = [int(extent_start[i]) for i in range(nr)]
-        except (TypeError, ValueError):
+                out = [_gpfn(extent_start[i]) for i in range(nr)]
+        except (TypeError, ValueError, OverflowError):
             return None
         return out if not out or (min(out) >= 0 and max(out) < 1 << 64) else None
 
@@ -296,6 +307,11 @@ class MemoryOps(ClaimSets):
     # ---------------------------------------------------------- decrease
     def guest_remove_page(self, d: Domain, gfn: int) -> int:
         """Unmap one guest frame and free its page: 0, ``-EINVAL`` or ``-ENXIO``."""
+        self._check_domain_obj(d)
+        check_int("gfn", gfn, 0)
+        return self._guest_remove_page(d, gfn)
+
+    def _guest_remove_page(self, d: Domain, gfn: int) -> int:
         mfn = d.p2m.get(gfn)
         if mfn is None:
             return -errno.EINVAL
@@ -376,7 +392,7 @@ class MemoryOps(ClaimSets):
                     continue
                 d.p2m.add(gfn, mfn, order)  # not one owned block: page by page
             for j in range(size):
-                rc = self.guest_remove_page(d, gfn + j)
+                rc = self._guest_remove_page(d, gfn + j)
                 if rc:
                     return i, f"gfn {gfn + j:#x}: {errno.errorcode[-rc]}"
         return nr, ""

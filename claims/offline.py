@@ -28,7 +28,7 @@ from .constants import (
 )
 from .domain import Domain
 from .heap import PG_BROKEN, PG_OFFLINED, PG_OFFLINING, Heap
-from .validate import check_int
+from .validate import check_bool, check_int
 
 
 class Offlining(Heap):
@@ -37,7 +37,8 @@ class Offlining(Heap):
     domains: dict[int, Domain]
 
     def _domain_list(self) -> list[Domain]:
-        return list(self.domains.values())
+        """``for_each_domain`` order: Xen keeps ``domain_list`` sorted by domid."""
+        return sorted(self.domains.values(), key=lambda d: d.domid)
 
     # ------------------------------------------------- reserve_offlined_page
     def reserve_offlined_page(self, head_mfn: int) -> int:
@@ -121,6 +122,7 @@ class Offlining(Heap):
         ``reserve_offlined_page`` (or ``offline_page``, which calls it).
         """
         self._check_mfn(mfn)
+        check_bool("broken", broken)
         old = self.page_state(mfn)
         self._mark_page_offline(mfn, broken)
         self.events.record(

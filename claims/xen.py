@@ -19,6 +19,7 @@ from .constants import (
     MAX_NUMNODES_X86,
     MAX_ORDER_X86,
     MAX_PAGES_UNLIMITED,
+    MEMF_ALL,
     NR_ZONES_X86,
     UINT32_MAX,
     MEMF_keep_scrub,
@@ -34,7 +35,7 @@ from .heap import _MEMF_SUSPECT, PG_OFFLINING, InUse, NodeSpec
 from .locks import HEAP_LOCK_RANK, OrderedLock, lock_entry_points
 from .memory import MemoryOps
 from .rules import rules_for
-from .validate import check_int
+from .validate import check_bool, check_int, check_nodes
 
 
 class Xen(MemoryOps):
@@ -85,7 +86,7 @@ class Xen(MemoryOps):
         )
         self.semantics = semantics
         self.domains: dict[int, Domain] = {}
-        self.opt_scrub_domheap = bool(opt_scrub_domheap)
+        self.opt_scrub_domheap = check_bool("opt_scrub_domheap", opt_scrub_domheap)
         self.llc_coloring_enabled = False
         self.events.on_record = self._after_event
 
@@ -143,11 +144,9 @@ class Xen(MemoryOps):
         if node_affinity is None:
             aff = frozenset(range(self.nr_nodes))
         else:
-            if isinstance(node_affinity, (str, bytes)):
-                raise TypeError("node_affinity must be an iterable of node ids")
-            aff = frozenset(node_affinity)
-            for n in aff:
-                check_int("node_affinity node", n, 0, self.max_numnodes - 1)
+            aff = check_nodes(
+                "node_affinity", node_affinity, self.max_numnodes, "node_affinity node"
+            )
             if not aff & frozenset(range(self.nr_nodes)):
                 raise ValueError(f"node_affinity {sorted(aff)} holds no online node")
         if not isinstance(privileged, bool):
@@ -176,9 +175,7 @@ class Xen(MemoryOps):
     def domain_node_setaffinity(self, d: Domain, nodes: Iterable[int]) -> int:
         """``domain_set_node_affinity``: 0, or ``-EINVAL`` for a mask with no online node."""
         self._check_domain(d)
-        aff = frozenset(nodes)
-        for n in aff:
-            check_int("node", n, 0, self.max_numnodes - 1)
+        aff = check_nodes("nodes", nodes, self.max_numnodes)
         if not aff & frozenset(range(self.nr_nodes)):
             return -errno.EINVAL
         d.node_affinity = aff
@@ -248,6 +245,8 @@ class Xen(MemoryOps):
         check_int("nr", nr, 1)
         self._check_domain(d)
         check_int("memflags", memflags, 0)
+        if memflags & ~MEMF_ALL:
+            raise ValueError(f"memflags {memflags:#x} has bits no MEMF_ flag defines")
         if nr & (nr - 1):
             raise ValueError(f"nr {nr} is not a power of two (assign_page takes an order)")
         order = nr.bit_length() - 1
@@ -410,11 +409,13 @@ class Xen(MemoryOps):
 
     def pages_by_node(self, d: Domain) -> list[int]:
         """How many of *d*'s pages sit on each node (XenServer's NUMA placement metric)."""
+        self._check_domain(d)
         alloc = self.allocated_by_node()
         return [alloc.get((n, d.domid), 0) for n in range(self.nr_nodes)]
 
     def owned_pages(self, d: Domain) -> list[tuple[int, int]]:
         """``(mfn, order)`` of the blocks *d* owns, in page-list order."""
+        self._check_domain(d)
         owned = sorted(
             (rec.seq, mfn, rec.order) for mfn, rec in self._inuse.items() if rec.owner is d
         )

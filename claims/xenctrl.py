@@ -3,7 +3,8 @@
 Hypercall failures raise :class:`Error` (with ``.errno``), as ``failwith_xc``
 raises ``Xenctrl.Error``; the binding's own checks raise
 :class:`Invalid_argument` (a ``ValueError``) before any hypercall.  Values that
-would not fit OCaml's ``int64``/``int32`` are refused the same way.
+would not fit OCaml's ``int64``/``int32`` are refused the same way, and so are
+arguments libxc refuses before the hypercall and a closed handle.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ def _ocaml(name: str, value: object, lo: int, hi: int, kind: str) -> int:
 def _h(h: object) -> handle:
     if not isinstance(h, handle):
         raise TypeError(f"expected a Xenctrl.handle from interface_open, not {h!r}")
+    if not h.xch.open:
+        raise Invalid_argument("the handle is closed (interface_close)")
     return h
 
 
@@ -105,6 +108,10 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
     except libxc.XcError as e:
         raise Error(e.errno or 0, e.message) from e
+    except ValueError as e:  # libxc refused before any hypercall: the binding's error
+        if isinstance(e, Invalid_argument):
+            raise
+        raise Invalid_argument(str(e)) from e
 
 
 _default_host: Xen | None = None
@@ -129,6 +136,8 @@ def interface_close(h: handle) -> None:
 
 def with_intf(f: Callable[[handle], T], xen: Xen | None = None) -> T:
     """``val with_intf : (handle -> 'a) -> 'a``."""
+    if not callable(f):
+        raise TypeError(f"with_intf: f must be a function of the handle, not {type(f).__name__}")
     h = interface_open(xen)
     try:
         return f(h)
@@ -138,6 +147,8 @@ def with_intf(f: Callable[[handle], T], xen: Xen | None = None) -> T:
 
 def domain_create(h: handle, config: dict[str, Any] | None = None, domid: int | None = None) -> int:
     """``val domain_create : handle -> ?domid:int -> domctl_create_config -> domid``."""
+    if config is not None and not isinstance(config, dict):
+        raise TypeError(f"config must be a dict or None, not {type(config).__name__}")
     cfg = dict(config or {})
     if domid is not None:
         cfg["domid"] = _domid(domid)
