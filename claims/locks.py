@@ -126,11 +126,23 @@ def entry_point(fn: F, domain_type: type[Domain]) -> F:
                     return fn(self, *args, **kw)
             with d.page_alloc_lock.checked(), self.heap_lock.checked():
                 return fn(self, *args, **kw)
+        heap_lock = self.heap_lock.rlock  # the fast path: the raw locks, no with-blocks
         if d is None:
-            with self.heap_lock.rlock:
+            heap_lock.acquire()
+            try:
                 return fn(self, *args, **kw)
-        with d.page_alloc_lock.rlock, self.heap_lock.rlock:
-            return fn(self, *args, **kw)
+            finally:
+                heap_lock.release()
+        page_alloc_lock = d.page_alloc_lock.rlock
+        page_alloc_lock.acquire()
+        try:
+            heap_lock.acquire()
+            try:
+                return fn(self, *args, **kw)
+            finally:
+                heap_lock.release()
+        finally:
+            page_alloc_lock.release()
 
     call.__wrapped_entry_point__ = True  # type: ignore[attr-defined]
     return call  # type: ignore[return-value]
