@@ -1,0 +1,148 @@
+"""Scenario files: checked against the schema, refused by path, replayed under each rule set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from claims.__main__ import main
+from claims.report import html_report, text
+from claims.scenario import ScenarioError, load, loads, pages
+from claims.scenario_run import compare, run
+
+SCENARIOS = sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.yaml"))
+
+GOOD = """
+name: t
+host: {nodes: [64MiB, 256], base_mfn: 0x100000}
+domains:
+  - {domain: a, max_memory: 32MiB}
+steps:
+  - {op: claim, domain: a, entries: [{node: 1, pages: 200}, {host: true, pages: 10}]}
+  - {op: populate, domain: a, extents: 3, order: 2, node: 1, exact: true}
+"""
+
+
+def test_sizes() -> None:
+    assert pages("64MiB") == 16384 and pages("2GiB") == 1 << 19 and pages(7) == 7
+    with pytest.raises(ValueError, match="whole number of 4 KiB pages"):
+        pages("6KiB")
+
+
+def test_good_file_runs_with_real_numbers() -> None:
+    sc = loads(GOOD)
+    assert sc.nodes == [16384, 256] and sc.base_mfn == 0x100000
+    r = run(sc, "v7")
+    claim, pop = r.results
+    assert claim.rc == 0 and claim.claims == {"a": (210, (0, 200))}
+    assert pop.rc == 0 and pop.pages_by_node == {1: 12}
+    assert pop.claims == {"a": (198, (0, 188))}  # 12 pages redeemed from the node-1 claim
+    assert all(r.xen.mfn_to_nid(m) == 1 for m in pop.mfns)
+    m = run(sc, "master")
+    assert m.results[0].outcome == "ENOSYS" and m.results[1].claims == {"a": (0, (0, 0))}
+
+
+BAD = [
+    ("host: {preset: demo}\nsteps: [{op: fly}]", "steps[0].op", "unknown op"),
+    ("host: {preset: demo}\nsteps: [{op: claim, domain: a, entries: []}]", "steps[0].domain",
+     "no domain 'a'"),
+    ("host: {preset: demo}\ndomains: [{domain: a}]\nsteps: [{op: claim, domain: a, entries: "
+     "[{node: 5, pages: 1}]}]", "steps[0].entries[0].node", "host has 2"),
+    ("host: {preset: demo}\ndomains: [{domain: a}]\nsteps: [{op: claim, domain: a, entries: "
+     "[{node: 0, pages: 1}, {node: 0, pages: 2}]}]", "steps[0].entries[1]", "second entry"),
+    ("host: {preset: demo}\ndomains: [{domain: a}]\nsteps: [{op: populate, domain: a, size: "
+     "-4}]", "steps[0].size", ""),
+    ("host: {preset: demo}\ndomains: [{domain: a}]\nsteps: [{op: populate, domain: a, size: "
+     "1PB}]", "steps[0].size", ""),
+    ("host: {preset: demo}\ndomains: [{domain: a}]\nsteps: [{op: populate, domain: a, size: "
+     "3, order: 1}]", "steps[0].size", "order-1 extents"),
+    ("host: {preset: demo}\ndomains: [{domain: a}]\nsteps: [{op: populate, domain: a, exact: "
+     "true, size: 4}]", "steps[0].exact", "needs a 'node'"),
+    ("host: {preset: demo}\ndomains: [{domain: a}]\nsteps: [{op: destroy, domain: a}, "
+     "{op: release, domain: a}]", "steps[1].domain", "destroyed"),
+    ("host: {nodes: []}\nsteps: []", "host.nodes", ""),
+    ("host: {preset: demo, nodes: [1]}\nsteps: []", "host", ""),
+    ("steps: []", "(top)", "'host' is a required property"),
+    ("host: {preset: demo}\nsteps: [{op: offline, mfn: zz}]", "steps[0].mfn", ""),
+    ("host: {preset: demo}\nsteps: [{op: scrub, color: red}]", "steps[0]", "color"),
+    ("host: {preset: demo}\nsteps: {op: scrub}", "steps", "not of type 'array'"),
+    ("host: [", "(file)", "not valid YAML"),
+    ("- 1\n- 2", "(top)", "not of type 'object'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("src", "path", "why"), BAD)
+def test_bad_files_are_refused_by_path(src: str, path: str, why: str) -> None:
+    with pytest.raises(ScenarioError) as e:
+        loads(src)
+    assert e.value.path == path, str(e.value)
+    assert why in e.value.reason
+
+
+def test_nothing_in_a_file_is_executed(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    src = f"host: !!python/object/apply:os.system ['touch {marker}']\nsteps: []"
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        loads(src)
+    assert not marker.exists()
+
+
+def test_json_files(tmp_path: Path) -> None:
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"host": {"preset": "demo"}, "steps": [{"op": "scrub"}]}))
+    assert load(f).steps == [{"op": "scrub"}]
+    f.write_text("{")
+    with pytest.raises(ScenarioError, match="not valid JSON"):
+        load(f)
+    with pytest.raises(ScenarioError, match="ends in .yaml"):
+        load(tmp_path / "s.txt")
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_shipped_scenarios_run_under_every_rule_set(path: Path) -> None:
+    cmp = compare(load(path))
+    for r in cmp.runs:
+        r.xen.check_invariants()
+        assert len(r.results) == len(cmp.scenario.steps)
+    assert "steps differ" in text(cmp)
+
+
+def test_parallel_builds_numbers() -> None:
+    cmp = compare(load(Path(__file__).parent.parent / "scenarios" / "parallel-builds.yaml"))
+    master, v6, v7 = cmp.runs
+    # with only host-wide claims, vm2 takes node 0 and vm1's exact build fails
+    assert master.results[2].pages_by_node == {0: 4096}
+    assert master.results[3].outcome == "0 of 6 extents"
+    # a node claim keeps node 0 for vm1: vm2 gets the rest of node 0 and node 1
+    for r in (v6, v7):
+        assert r.results[2].pages_by_node == {0: 1024, 1: 3072}
+        assert r.results[3].rc == 0 and r.results[3].pages_by_node == {0: 3072}
+    assert cmp.differing_steps() == [0, 1, 2, 3]
+
+
+def test_cli_text_and_self_contained_html(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text(GOOD)
+    out = tmp_path / "r.html"
+    assert main(["run", str(f), "--semantics", "master,v7", "--html", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "≠ #1 claim" in printed and "ENOSYS" in printed
+    page = out.read_text()
+    assert page.count("<script") >= 3 and 'src="http' not in page  # plotly.js inlined
+    assert "Plotly.newPlot" in page
+    cmp = compare(loads(GOOD), ["v7"])
+    assert "0 of 2 steps differ" in html_report(cmp)
+
+
+def test_cli_refuses_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text("host: {preset: demo}\nsteps: [{op: fly}]")
+    assert main(["run", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "steps[0].op: unknown op 'fly'" in err
+    with pytest.raises(SystemExit):
+        main(["run", str(f), "--semantics", "v9"])
