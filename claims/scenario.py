@@ -23,6 +23,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .claimsets import XEN_DOMCTL_CLAIM_MEMORY_HOST, XEN_DOMCTL_CLAIM_MEMORY_LEGACY
 from .constants import PAGE_SHIFT
 
 UNITS = {"KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}
@@ -59,9 +60,20 @@ def _step(op: str, required: list[str], **props: Any) -> dict[str, Any]:
 
 _entry = {
     "type": "object",
-    "properties": {"node": _node, "host": {"const": True}, "pages": _size},
+    "properties": {
+        "node": _node,  # a node of the host
+        "host": {"const": True},  # the host-wide entry
+        "legacy": {"const": True},  # XEN_DOMCTL_CLAIM_MEMORY_LEGACY, to probe the domctl
+        "target": {"type": "integer", "minimum": 0, "maximum": 0xFFFFFFFF},  # any raw target
+        "pages": _size,
+    },
     "required": ["pages"],
-    "oneOf": [{"required": ["node"]}, {"required": ["host"]}],
+    "oneOf": [
+        {"required": ["node"]},
+        {"required": ["host"]},
+        {"required": ["legacy"]},
+        {"required": ["target"]},
+    ],
     "additionalProperties": False,
 }
 
@@ -77,7 +89,8 @@ STEPS: dict[str, dict[str, Any]] = {
         "claim",
         ["domain", "entries"],
         domain=_name,
-        entries={"type": "array", "items": _entry, "maxItems": MAX_NODES + 1},
+        # up to a few past Xen's MAX_NUMNODES + 1, so that a file can probe -E2BIG
+        entries={"type": "array", "items": _entry, "maxItems": MAX_NODES + 8},
     ),
     "legacy_claim": _step("legacy_claim", ["domain", "pages"], domain=_name, pages=_size),
     "release": _step("release", ["domain"], domain=_name),
@@ -205,12 +218,17 @@ def _parse(text: str, name: str) -> Any:
         raise ScenarioError("(file)", f"not valid YAML: {e}") from None
 
 
+def _short(message: str, limit: int = 160) -> str:
+    """A schema message quotes the bad value; keep a long one readable."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
 def _schema_error(data: Any) -> ScenarioError | None:
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.path))
     if errors:
         e = errors[0]
-        return ScenarioError(_path(e.absolute_path), e.message)
+        return ScenarioError(_path(e.absolute_path), _short(e.message))
     steps = data["steps"]
     for i, st in enumerate(steps):
         if not isinstance(st, dict) or "op" not in st:
@@ -222,7 +240,7 @@ def _schema_error(data: Any) -> ScenarioError | None:
         errs = sorted(sub.iter_errors(st), key=lambda e: (len(e.absolute_path), e.path))
         if errs:
             e = errs[0]
-            return ScenarioError(_path(["steps", i, *e.absolute_path]), e.message)
+            return ScenarioError(_path(["steps", i, *e.absolute_path]), _short(e.message))
     return None
 
 
@@ -274,7 +292,7 @@ def loads(text: str, name: str = "scenario.yaml") -> Scenario:
         if op == "claim":
             seen: set[object] = set()
             for j, e in enumerate(st["entries"]):
-                key = e.get("node", "host")
+                key = target_name(_target(e))
                 if key in seen:
                     # Xen refuses it with -EINVAL; a file says what it means once
                     raise ScenarioError(f"{where}.entries[{j}]", f"a second entry for {key}")
@@ -318,8 +336,28 @@ def _normalise(st: dict[str, Any]) -> dict[str, Any]:
         if k in st:
             st[k] = frame(st[k])
     if "entries" in st:
-        st["entries"] = [{"node": e.get("node"), "pages": pages(e["pages"])} for e in st["entries"]]
+        st["entries"] = [{"target": _target(e), "pages": pages(e["pages"])} for e in st["entries"]]
     return st
+
+
+def _target(e: dict[str, Any]) -> int:
+    """An entry's raw ``target`` as the domctl sees it."""
+    if "node" in e:
+        return int(e["node"])
+    if "host" in e:
+        return XEN_DOMCTL_CLAIM_MEMORY_HOST
+    if "legacy" in e:
+        return XEN_DOMCTL_CLAIM_MEMORY_LEGACY
+    return int(e["target"])
+
+
+def target_name(target: int) -> str:
+    """``node3``, ``host``, ``legacy`` or the raw number."""
+    if target == XEN_DOMCTL_CLAIM_MEMORY_HOST:
+        return "host"
+    if target == XEN_DOMCTL_CLAIM_MEMORY_LEGACY:
+        return "legacy"
+    return f"node{target}" if target < MAX_NODES else f"target {target:#x}"
 
 
 def load(path: str | Path) -> Scenario:

@@ -16,7 +16,6 @@ from typing import Any
 
 from .claimsets import (
     DOM0,
-    XEN_DOMCTL_CLAIM_MEMORY_HOST,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
     xen_memory_claim_t,
 )
@@ -24,7 +23,7 @@ from .domain import Domain
 from .errors import errname
 from .memory import XENMEMF_exact_node, XENMEMF_node
 from .rules import RULE_SETS
-from .scenario import Scenario
+from .scenario import Scenario, target_name
 from .xen import Xen
 
 
@@ -79,10 +78,10 @@ def label(st: dict[str, Any]) -> str:
     op = st["op"]
     rest = {k: v for k, v in st.items() if k not in ("op", "note")}
     if "entries" in rest:
-        rest["entries"] = ", ".join(
-            f"{'host' if e['node'] is None else 'node' + str(e['node'])}={e['pages']}"
-            for e in rest["entries"]
-        )
+        ents = [f"{target_name(e['target'])}={e['pages']}" for e in rest["entries"]]
+        if len(ents) > 6:
+            ents = [*ents[:4], f"… {len(ents)} entries"]
+        rest["entries"] = ", ".join(ents)
     for k in ("mfn", "gfn"):
         if k in rest:
             rest[k] = hex(rest[k])
@@ -134,12 +133,7 @@ class Runner:
         return 0, "0", f"d{d.domid}", []
 
     def _claim(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
-        ents = [
-            xen_memory_claim_t(
-                e["pages"], XEN_DOMCTL_CLAIM_MEMORY_HOST if e["node"] is None else e["node"]
-            )
-            for e in st["entries"]
-        ]
+        ents = [xen_memory_claim_t(e["pages"], e["target"]) for e in st["entries"]]
         arr = (xen_memory_claim_t * max(1, len(ents)))(*ents)
         d = self._dom(st["domain"])
         rc, _ = self.xen.do_domctl_claim_memory(

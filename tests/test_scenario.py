@@ -146,3 +146,35 @@ def test_cli_refuses_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "steps[0].op: unknown op 'fly'" in err
     with pytest.raises(SystemExit):
         main(["run", str(f), "--semantics", "v9"])
+
+
+def test_raw_targets_reach_xen_checks() -> None:
+    src = """
+host: {preset: demo}
+domains: [{domain: vm}]
+steps:
+  - {op: claim, domain: vm, entries: [{target: 5, pages: 1}]}
+  - {op: claim, domain: vm, entries: [{legacy: true, pages: 100}, {node: 0, pages: 10}]}
+  - {op: claim, domain: vm, entries: [{legacy: true, pages: 100}]}
+"""
+    r = run(loads(src), "v7")
+    assert [s.outcome for s in r.results] == ["ENOENT", "EINVAL", "0"]
+    assert r.results[2].claims == {"vm": (100, (0, 0))}
+    assert "legacy=100" in r.results[1].label
+
+
+def test_question_scenarios_numbers() -> None:
+    root = Path(__file__).parent.parent / "scenarios"
+    master, v6, v7 = compare(load(root / "shortfall-gate.yaml")).runs
+    assert [r.results[2].outcome for r in (master, v6, v7)] == [
+        "0 of 1 extents",
+        "0",
+        "0 of 1 extents",
+    ]
+    master, v6, v7 = compare(load(root / "offline-recall.yaml")).runs
+    assert v7.results[-1].claims == {"a": (1998, (1998, 0)), "b": (2096, (2096, 0))}
+    assert v6.results[-1].counters["claimed_pages"] == (4096, 0)  # more claimed than free
+    assert v6.results[-1].counters["node_avail_pages"] == (4094, 4096)
+    assert master.results[-1].counters["outstanding_claims"] == 8192 > 8190
+    *_, v7 = compare(load(root / "claim-set-size.yaml")).runs
+    assert [s.outcome for s in v7.results] == ["0", "ENOENT", "E2BIG"]
