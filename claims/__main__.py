@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .rules import RULE_SETS
-from .scenario import ScenarioError, load
+from .scenario import ScenarioError, load, shipped
 
 
 def _semantics(text: str) -> list[str]:
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m claims", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="replay a scenario file under one or more rule sets")
-    run.add_argument("file", type=Path)
+    run.add_argument("file", type=Path, help="a .yaml/.json file, or the name of a shipped one")
     run.add_argument("--semantics", type=_semantics, default=["master", "v6", "v7"])
     run.add_argument("--html", type=Path, help="also write a self-contained HTML report")
     args = parser.parse_args(argv)
@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     from .report import html_report, text
     from .scenario_run import compare
 
+    if not args.file.exists() and args.file.suffix == "":
+        try:
+            args.file = shipped(str(args.file))  # a scenario that comes with the kit
+        except ValueError as e:
+            print(f"refused: {e}", file=sys.stderr)
+            return 2
     try:
         sc = load(args.file)
     except ScenarioError as e:

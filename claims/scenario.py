@@ -360,6 +360,18 @@ def target_name(target: int) -> str:
     return f"node{target}" if target < MAX_NODES else f"target {target:#x}"
 
 
+SHIPPED = Path(__file__).parent / "scenarios"  # the kit's own scenario files
+
+
+def shipped(name: str) -> Path:
+    """The path of a scenario that comes with the kit (``shipped("parallel-builds")``)."""
+    path = SHIPPED / f"{name}.yaml"
+    if not path.is_file():
+        have = ", ".join(sorted(p.stem for p in SHIPPED.glob("*.yaml")))
+        raise ValueError(f"no shipped scenario {name!r}; there are: {have}")
+    return path
+
+
 def load(path: str | Path) -> Scenario:
     """Check and read a scenario file (``.yaml``, ``.yml`` or ``.json``)."""
     p = Path(path)

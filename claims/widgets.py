@@ -10,12 +10,12 @@ from __future__ import annotations
 import copy
 import html
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from . import viz
+from . import hosts, viz
 from .claimsets import (
     XEN_DOMCTL_CLAIM_MEMORY_HOST,
     XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
@@ -420,3 +420,136 @@ class TraceScrubber(Controller):
         else:
             self.what.value = html.escape(f"after {self.events[k - 1].short()}")
         self._say(True, f"{k} of {len(self.events)} events replayed on a copy")
+
+
+# ---------------------------------------------------------- ClaimsExplorer
+class ClaimsExplorer(Controller):
+    """The dashboard of ``notebooks/apps/claims-explorer.ipynb``: a host preset picker
+    over a :class:`ClaimSetEditor`, an :class:`AllocationStepper` and a
+    :class:`TraceScrubber` that share one host.
+
+    Picking a preset, or pressing **New host**, builds a fresh host with domains d1
+    and d2 (no claims) and new controllers, and closes the old ones.  Install,
+    Release, Step and Run N in one controller redraw the others and the counters
+    line; the scrubber follows the newest event unless the reader has moved it back.
+    """
+
+    PRESETS: ClassVar[dict[str, tuple[str, Callable[[], Xen]]]] = {
+        "demo": ("demo: 2 nodes x 4096 pages (v7)", lambda: hosts.demo()),
+        "demo-v6": ("demo: 2 nodes x 4096 pages (v6)", lambda: hosts.demo("v6")),
+        "four-nodes": ("4 nodes x 4096 pages (v7)", lambda: hosts.uniform(4, 4096)),
+        "big": ("8 nodes x 1 TiB (v7)", lambda: hosts.uniform(8, 1 << 28)),
+    }
+    DOMAINS = 2
+
+    def __init__(self, preset: str = "demo") -> None:
+        super().__init__(self._build(self._check_preset(preset)))
+        self.preset = widgets.Dropdown(
+            description="host",
+            options=[(label, key) for key, (label, _) in self.PRESETS.items()],
+            value=preset,
+            layout={"width": "380px"},
+        )
+        self.new_host = widgets.Button(
+            description="New host", tooltip="a fresh host of the chosen preset"
+        )
+        self.counters = widgets.HTML()
+        self.body = widgets.VBox()
+        self.editor, self.stepper, self.scrubber = self._controllers()
+        self.preset.observe(self._safe(self._rebuild), names="value")
+        self.new_host.on_click(self._safe(self._rebuild))
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.preset, self.new_host]), self.result, self.counters, self.body]
+        )
+        self.widget.add_class("claims-explorer")
+        self.result.add_class("claims-explorer-result")
+        self.counters.add_class("claims-explorer-counters")
+        self._say(True, self._describe())
+        self._update_counters()
+
+    @classmethod
+    def _check_preset(cls, preset: object) -> str:
+        if not isinstance(preset, str):
+            raise TypeError(f"preset: a preset name (str), not {type(preset).__name__}")
+        if preset not in cls.PRESETS:
+            raise ValueError(f"preset: {preset!r} is not one of {', '.join(cls.PRESETS)}")
+        return preset
+
+    @classmethod
+    def _build(cls, preset: str) -> Xen:
+        xen = cls.PRESETS[preset][1]()
+        for _ in range(cls.DOMAINS):
+            xen.domain_create()
+        return xen
+
+    def _controllers(self) -> tuple[ClaimSetEditor, AllocationStepper, TraceScrubber]:
+        ed = ClaimSetEditor(self.xen, domid=1)
+        st = AllocationStepper(self.xen)
+        sc = TraceScrubber(self.xen)
+        for b in (ed.install, ed.release):
+            b.on_click(self._safe(lambda: self._sync(ed)))
+        for b in (st.step, st.run):
+            b.on_click(self._safe(lambda: self._sync(st)))
+
+        def column(title: str, ctl: Controller, css: str) -> Any:
+            head = widgets.HTML(f"<b>{html.escape(title)}</b>")
+            col = widgets.VBox([head, ctl.widget], layout={"flex": "1 1 480px", "min_width": "0"})
+            col.add_class(f"claims-explorer-{css}")  # a handle for styles and browser tests
+            return col
+
+        self.body.children = [
+            widgets.HBox(
+                [
+                    column("1. Claim set: XEN_DOMCTL_claim_memory", ed, "editor"),
+                    column("2. Allocations: alloc_domheap_pages", st, "stepper"),
+                ],
+                layout={"flex_flow": "row wrap"},
+            ),
+            column("3. Trace: every event, replayed on a copy of the host", sc, "trace"),
+        ]
+        return ed, st, sc
+
+    def _describe(self) -> str:
+        label = self.PRESETS[self.preset.value][0]
+        doms = " and ".join(f"d{d}" for d in sorted(self.xen.domains))
+        return f"host {label}, domains {doms}"
+
+    def _update_counters(self) -> None:
+        x = self.xen
+        nodes = ", ".join(
+            f"node {n} {x.node_avail_pages[n]} free / {x.claimed_pages[n]} claimed"
+            for n in range(x.nr_nodes)
+        )
+        self.counters.value = html.escape(
+            f"total_avail_pages {x.total_avail_pages}, outstanding_claims "
+            f"{x.outstanding_claims}; {nodes}"
+        )
+
+    def _sync(self, source: Controller) -> None:
+        """Redraw what the action in *source* changed everywhere else."""
+        if source is not self.editor:
+            self.editor.refresh()
+        if source is not self.stepper:
+            self.stepper.redraw()
+        sc = self.scrubber
+        follow = sc.slider.value == sc.slider.max
+        sc.refresh()
+        if follow:
+            sc.slider.value = sc.slider.max  # the slider's observer replays and redraws
+        self._update_counters()
+
+    def _rebuild(self) -> None:
+        old = (self.editor, self.stepper, self.scrubber)
+        self.xen = self._build(self.preset.value)
+        self.editor, self.stepper, self.scrubber = self._controllers()
+        for c in old:
+            self._close_tree(c.widget)
+        self._say(True, "new " + self._describe())
+        self._update_counters()
+
+    @staticmethod
+    def _close_tree(w: Any) -> None:
+        """Close a widget and everything inside it (their front-end views go too)."""
+        for child in getattr(w, "children", ()):
+            ClaimsExplorer._close_tree(child)
+        w.close()

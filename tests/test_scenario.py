@@ -9,10 +9,10 @@ import pytest
 
 from claims.__main__ import main
 from claims.report import html_report, text
-from claims.scenario import ScenarioError, load, loads, pages
+from claims.scenario import SHIPPED, ScenarioError, load, loads, pages, shipped
 from claims.scenario_run import compare, run
 
-SCENARIOS = sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.yaml"))
+SCENARIOS = sorted(SHIPPED.glob("*.yaml"))
 
 GOOD = """
 name: t
@@ -110,7 +110,7 @@ def test_shipped_scenarios_run_under_every_rule_set(path: Path) -> None:
 
 
 def test_parallel_builds_numbers() -> None:
-    cmp = compare(load(Path(__file__).parent.parent / "scenarios" / "parallel-builds.yaml"))
+    cmp = compare(load(shipped("parallel-builds")))
     master, v6, v7 = cmp.runs
     # with only host-wide claims, vm2 takes node 0 and vm1's exact build fails
     assert master.results[2].pages_by_node == {0: 4096}
@@ -164,7 +164,7 @@ steps:
 
 
 def test_question_scenarios_numbers() -> None:
-    root = Path(__file__).parent.parent / "scenarios"
+    root = SHIPPED
     master, v6, v7 = compare(load(root / "shortfall-gate.yaml")).runs
     assert [r.results[2].outcome for r in (master, v6, v7)] == [
         "0 of 1 extents",
@@ -178,3 +178,9 @@ def test_question_scenarios_numbers() -> None:
     assert master.results[-1].counters["outstanding_claims"] == 8192 > 8190
     *_, v7 = compare(load(root / "claim-set-size.yaml")).runs
     assert [s.outcome for s in v7.results] == ["0", "ENOENT", "E2BIG"]
+
+
+def test_shipped_names() -> None:
+    assert shipped("parallel-builds").name == "parallel-builds.yaml"
+    with pytest.raises(ValueError, match="there are: big-claims"):
+        shipped("nope")

@@ -1,0 +1,413 @@
+"""An independent reference model of the claims accounting (``claims-v7.md``).
+
+:class:`ClaimsReference` holds only what the claims rules read and write: the
+free-page counters per node, and per domain its host-wide claim, its node
+claims, ``max_pages`` and ``domain_tot_pages``.  There is no heap.  It is
+written from the spec's rules, not from the model's code, so that a test can
+run both side by side and compare every return code and every counter.
+
+It is fed the facts the heap decides -- which node an allocation landed on,
+how many pages were freed or offlined on a node, a domain's ``tot_pages`` --
+and predicts the accounting: the errno of a claim SET, GET or legacy claim,
+whether the allocation gates pass, which claims an allocation redeems, what
+offlining recalls, and every counter afterwards.
+
+Rule sets (spec ``README.md``): ``master`` (legacy host-wide claims only, no
+claim-set domctl), ``v6`` (claim sets without GET, the shortfall host gate,
+no offline recall) and ``v7`` (the default).  Where the spec leaves ``v6``
+open this model makes the choices ``claims.rules.V6Rules`` documents
+(``V6_UNKNOWN``): v7's redemption order, no offline recall, and
+``EOPNOTSUPP`` for any mode other than SET.
+
+Not modelled: LLC colouring (``EOPNOTSUPP``), the kernel buffer allocation
+failure (``ENOMEM``) and 32-bit truncation of per-domain counters.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+# ABI values (CV §1.2, §1.3; spec README "Decisions" 1)
+HOST = 0x80000000
+LEGACY = 0x40000000
+MODE_SET = 0
+MODE_GET = 1
+UNLIMITED = 0xFFFFFFFF  # max_pages after setmaxmem(-1)
+
+SEMANTICS = ("master", "v6", "v7")
+
+Entry = tuple[int, int, int]
+"""A claim entry as ``(pages, target, cmd)`` (CV §1.1 field order)."""
+
+
+@dataclass
+class RefDomain:
+    """A domain as the claims rules see it (CV §1.5)."""
+
+    domid: int
+    max_pages: int = UNLIMITED
+    tot_pages: int = 0  # domain_tot_pages(d): a fact fed from outside
+    host: int = 0  # the host-wide claim: outstanding_pages - node_claims
+    nodes: dict[int, int] = field(default_factory=dict)  # node -> claim, zeros dropped
+
+    @property
+    def node_claims(self) -> int:
+        return sum(self.nodes.values())  # CV §1.5: sum of claims[]
+
+    @property
+    def outstanding(self) -> int:
+        return self.host + self.node_claims  # CV §1.5: the domain's whole claim
+
+
+class ClaimsReference:
+    """Counters and per-domain claims of one host, driven by the spec's rules."""
+
+    def __init__(self, semantics: str, node_avail: Sequence[int], max_numnodes: int = 64) -> None:
+        if semantics not in SEMANTICS:
+            raise ValueError(f"semantics must be one of {SEMANTICS}, not {semantics!r}")
+        self.semantics = semantics
+        self.max_numnodes = max_numnodes
+        self.node_avail_pages: list[int] = list(node_avail)
+        self.domains: dict[int, RefDomain] = {}
+
+    # ------------------------------------------------------------ counters
+    @property
+    def nr_nodes(self) -> int:
+        """Online nodes are ``0 .. nr_nodes-1``."""
+        return len(self.node_avail_pages)
+
+    @property
+    def claim_sets(self) -> bool:
+        return self.semantics != "master"  # README: master has legacy claims only
+
+    @property
+    def claim_get(self) -> bool:
+        return self.semantics == "v7"  # README: v6 has no GET
+
+    @property
+    def total_avail_pages(self) -> int:
+        return sum(self.node_avail_pages)  # CV §3: sum over nodes
+
+    @property
+    def outstanding_claims(self) -> int:
+        return sum(d.outstanding for d in self.domains.values())  # CV §3
+
+    @property
+    def claimed_pages(self) -> list[int]:
+        # CV §3: claimed_pages[n] = sum of the domains' claims on n
+        return [sum(d.nodes.get(n, 0) for d in self.domains.values()) for n in range(self.nr_nodes)]
+
+    def domain_claims(self, domid: int) -> list[int]:
+        """``d->claims[]`` of *domid*, one slot per online node."""
+        d = self.domains[domid]
+        return [d.nodes.get(n, 0) for n in range(self.nr_nodes)]
+
+    def counters(self) -> tuple[object, ...]:
+        """The counters in the shape of the model's event ``counters``."""
+        doms: dict[int, tuple[int, tuple[int, ...]]] = {}
+        if self.outstanding_claims:
+            doms = {
+                d.domid: (d.outstanding, tuple(self.domain_claims(d.domid)))
+                for d in self.domains.values()
+                if d.outstanding
+            }
+        return (
+            self.total_avail_pages,
+            self.outstanding_claims,
+            tuple(self.node_avail_pages),
+            tuple(self.claimed_pages),
+            doms,
+        )
+
+    # ------------------------------------------------------------- domains
+    def domain_create(self, domid: int, max_pages: int = UNLIMITED) -> None:
+        self.domains[domid] = RefDomain(domid, max_pages)
+
+    def domain_destroy(self, domid: int) -> None:
+        self._release_all(self.domains[domid])  # CV §6.4: domain_kill releases all claims
+        del self.domains[domid]
+
+    def set_max_pages(self, domid: int, max_pages: int) -> None:
+        self.domains[domid].max_pages = max_pages  # CV §3 inv. 3: claims are untouched
+
+    def set_tot_pages(self, domid: int, tot_pages: int) -> None:
+        """A fact: ``domain_tot_pages(d)`` as the heap has it now."""
+        self.domains[domid].tot_pages = tot_pages
+
+    def _domain_list(self) -> list[RefDomain]:
+        # CV §7 "domain-list order": Xen keeps domain_list sorted by domid
+        return [self.domains[i] for i in sorted(self.domains)]
+
+    # ------------------------------------------------- release helpers (CV §10)
+    def _release_node(self, d: RefDomain, node: int, pages: int) -> int:
+        x = min(pages, d.nodes.get(node, 0))  # CV §5 release_node
+        if x:
+            d.nodes[node] -= x
+            if not d.nodes[node]:
+                del d.nodes[node]
+        return x
+
+    def _release_host(self, d: RefDomain, pages: int) -> int:
+        x = min(pages, d.host)  # CV §5 release_host: the host-wide part only
+        d.host -= x
+        return x
+
+    def _recall_nodes(self, d: RefDomain, pages: int, out: dict[str, int]) -> int:
+        done = 0
+        for n in range(self.nr_nodes):  # CV §5 step 3: ascending online node id
+            if pages - done == 0 or not d.node_claims:
+                break
+            got = self._release_node(d, n, pages - done)
+            if got:
+                out[f"node{n}"] = out.get(f"node{n}", 0) + got
+            done += got
+        return done
+
+    def _release_all(self, d: RefDomain) -> None:
+        d.nodes.clear()  # CV §2.2 phase 3: recall all node claims
+        d.host = 0  # ... then the host-wide claim
+
+    # ----------------------------------------------------- installation (SET)
+    def set_claim_entries(self, domid: int, entries: Sequence[Entry]) -> int:
+        """``domain_set_claim_entries``: 0 or ``-errno``; applied only on 0 (CV §2.2, §2.4)."""
+        d = self.domains[domid]
+        host_req = node_req = 0
+        seen_host = legacy = False
+        seen: set[int] = set()
+        per_node: dict[int, int] = {}
+        claimed = self.claimed_pages
+        for pages, target, cmd in entries:  # CV §2.2 phase 1: array order, first failure wins
+            if cmd != 0:
+                return -errno.EINVAL  # CV §2.2 1.1: reserved cmd must be 0
+            if target in (HOST, LEGACY):
+                legacy = legacy or target == LEGACY  # CV §2.2 1.2: LEGACY is HOST + legacy rules
+                if seen_host:
+                    return -errno.EINVAL  # CV §2.2 1.3: at most one HOST/LEGACY entry
+                seen_host, host_req = True, pages
+                continue
+            if target >= self.max_numnodes or target >= self.nr_nodes:
+                return -errno.ENOENT  # CV §2.2 1.4: no such online node
+            if target in seen:
+                return -errno.EINVAL  # CV §2.2 1.5: node appears twice
+            seen.add(target)
+            unclaimed = self.node_avail_pages[target] - claimed[target]
+            if pages > unclaimed + d.nodes.get(target, 0):
+                return -errno.ENOMEM  # CV §2.2 1.6: own node claim counts as available
+            node_req += pages  # CV §2.2 1.7
+            per_node[target] = pages
+        if legacy:  # CV §2.2 phase 2, legacy branch (CV §6.1)
+            if node_req:
+                return -errno.EINVAL  # LEGACY with non-zero node entries
+            if host_req == 0:
+                self._release_all(d)  # legacy claim of 0 releases everything
+                return 0
+            if d.outstanding or host_req <= d.tot_pages:
+                return -errno.EINVAL  # one claim per domain; target must exceed tot_pages
+            host_req -= d.tot_pages  # absolute target -> claim
+        elif host_req == 0 and node_req == 0:
+            self._release_all(d)  # CV §2.2: all-zero set releases, ignoring max_pages
+            return 0
+        if host_req + node_req + d.tot_pages > d.max_pages:
+            return -errno.EINVAL  # CV §2.2 phase 2: max_pages (unbounded ints: one test)
+        unclaimed_host = self.total_avail_pages - self.outstanding_claims
+        if host_req + node_req > unclaimed_host + d.outstanding:
+            return -errno.ENOMEM  # CV §2.2 phase 2: host capacity, own claims count
+        self._release_all(d)  # CV §2.2 phase 3: replace, not accumulate
+        d.host = host_req  # CV §2.2 phases 4-5: install
+        d.nodes = {n: p for n, p in per_node.items() if p}
+        return 0
+
+    def _master_set_outstanding_pages(self, d: RefDomain, pages: int) -> int:
+        """master's ``domain_set_outstanding_pages`` (PA §3.2, CV §6.1)."""
+        if pages == 0:
+            self._release_all(d)  # pages == 0 unsets the claim
+            return 0
+        if d.outstanding:
+            return -errno.EINVAL  # only one active claim per domain
+        if pages <= d.tot_pages or pages > d.max_pages:
+            return -errno.EINVAL  # not above tot_pages, or above max_pages
+        claim = pages - d.tot_pages  # absolute target -> claim
+        if claim > self.total_avail_pages - self.outstanding_claims:
+            return -errno.ENOMEM  # more than the unclaimed memory
+        d.host = claim
+        return 0
+
+    # ----------------------------------------------------- hypercall wrappers
+    def claim_memory(
+        self,
+        domid: int,
+        mode: int,
+        nr_entries: int,
+        buffer: Sequence[Entry] | None,
+        *,
+        privileged: bool = True,
+        dying: bool = False,
+        buffer_len: int | None = None,
+    ) -> tuple[int, int, list[tuple[int, int]] | None]:
+        """``XEN_DOMCTL_claim_memory``: ``(rc, nr_entries out, GET entries)`` (CV §2.1).
+
+        *domid* is looked up among the live domains unless *dying* says the
+        caller holds a dying domain.  *buffer* is the guest array (``None``
+        is NULL); for GET, *buffer_len* is its capacity.
+        """
+        if not dying and domid not in self.domains:
+            return -errno.ESRCH, nr_entries, None  # CV §2.1.1: do_domctl's lookup
+        if not privileged:
+            return -errno.EPERM, nr_entries, None  # CV §2.1.2: xsm_claim_pages / xsm_domctl
+        if not self.claim_sets:
+            # master: no such domctl; do_domctl looks up the domain and asks
+            # XSM first, then arch_do_domctl answers ENOSYS (xen/common/domctl.c)
+            return -errno.ENOSYS, nr_entries, None
+        max_nr = self.max_numnodes + 1  # CV §1.4: one entry per node + one host-wide
+        if mode == MODE_SET:
+            if nr_entries == 0:
+                return -errno.EINVAL, nr_entries, None  # CV §2.1.4
+            if nr_entries > max_nr:
+                return -errno.E2BIG, nr_entries, None  # CV §2.1.4
+        elif mode == MODE_GET and self.claim_get:
+            nr_entries = min(nr_entries, max_nr)  # CV §2.1.4: GET clamps the capacity
+        else:
+            return -errno.EOPNOTSUPP, nr_entries, None  # CV §2.1.4: other mode (v6: no GET)
+        if dying:
+            return -errno.ESRCH, nr_entries, None  # CV §2.1.5: dying domain
+        d = self.domains[domid]
+        if mode == MODE_SET:
+            if buffer is None or len(buffer) < nr_entries:
+                return -errno.EFAULT, nr_entries, None  # CV §2.1.7: copy_from_guest fails
+            return self.set_claim_entries(d.domid, list(buffer)[:nr_entries]), nr_entries, None
+        out = self.get_claim_entries(domid)
+        if len(out) > nr_entries:
+            return -errno.ERANGE, len(out), None  # CV §2.6: too small, needed count back
+        if buffer_len is None or buffer_len < len(out):
+            return -errno.EFAULT, len(out), None  # CV §2.6: copy_to_guest fails
+        return 0, len(out), out
+
+    def get_claim_entries(self, domid: int) -> list[tuple[int, int]]:
+        """GET output as ``(target, pages)``: HOST first, then node claims ascending (CV §2.6)."""
+        d = self.domains[domid]
+        out = [(HOST, d.host)]
+        out += [(n, d.nodes[n]) for n in sorted(d.nodes) if n < self.nr_nodes and d.nodes[n]]
+        return out
+
+    def claim_pages(
+        self,
+        domid: int,
+        nr_extents: int,
+        *,
+        privileged: bool = True,
+        extent_order: int = 0,
+        mem_flags: int = 0,
+        extent_start_null: bool = True,
+        start_extent: int = 0,
+    ) -> int:
+        """``XENMEM_claim_pages``: 0 or ``-errno`` (CV §6.1, PA §3.4)."""
+        if start_extent != 0:
+            return -errno.EINVAL  # CV §6.1: start_extent must be 0
+        if not extent_start_null or extent_order != 0 or mem_flags != 0:
+            return -errno.EINVAL  # CV §6.1: extent_start NULL, order and flags 0
+        if domid not in self.domains:
+            return -errno.EINVAL  # CV §6.1 / README 3: unknown (or dying) domain is EINVAL
+        if not privileged:
+            return -errno.EPERM  # CV §6.1: xsm_claim_pages
+        d = self.domains[domid]
+        if not self.claim_sets:
+            return self._master_set_outstanding_pages(d, nr_extents)
+        return self.set_claim_entries(domid, [(nr_extents, LEGACY, 0)])  # CV §6.1
+
+    # ------------------------------------------------------------- allocation
+    @staticmethod
+    def refcounted(domid: int | None, memflags: int, *, domheap: bool = False) -> bool:
+        """A request may use claims iff it has a domain and lacks MEMF_no_refcount (CV §4).
+
+        For ``alloc_domheap_pages`` (*domheap*) ``MEMF_no_owner`` implies no_refcount.
+        """
+        no_refcount, no_owner = 1 << 0, 1 << 5  # xen/include/xen/mm.h
+        if domid is None or memflags & no_refcount:
+            return False
+        return not (domheap and memflags & no_owner)
+
+    def host_gate(self, domid: int | None, order: int, refcounted: bool) -> bool:
+        """The host-wide check of ``alloc_heap_pages`` (CV §4.1)."""
+        req = 1 << order
+        own = self.domains[domid].outstanding if refcounted and domid is not None else 0
+        if self.semantics == "v6":
+            # CV §4.1 / §11: v6 claims_permit_request, free pages cover a shortfall
+            return req <= self.total_avail_pages - self.outstanding_claims + own
+        if self.outstanding_claims + req <= self.total_avail_pages:
+            return True  # CV §4.1: unclaimed memory may always be used
+        return refcounted and own >= req  # CV §4.1: else the whole claim must cover it
+
+    def node_gate(self, node: int, domid: int | None, order: int, refcounted: bool) -> bool:
+        """The per-node check of ``get_free_buddy`` (CV §4.2); master has none."""
+        if not self.claim_sets:
+            return True  # README: master has no per-node gate
+        allowance = self.node_avail_pages[node] - self.claimed_pages[node]
+        if refcounted and domid is not None:
+            allowance += self.domains[domid].nodes.get(node, 0)  # CV §4.2: own node claim
+        return allowance >= 1 << order
+
+    def alloc(self, domid: int | None, node: int, order: int, refcounted: bool) -> dict[str, int]:
+        """An allocation of ``2**order`` pages landed on *node*: redeem, then count (CV §5).
+
+        Returns what was redeemed, as ``{"node<N>": pages, "host": pages}``.
+        """
+        req = 1 << order
+        out: dict[str, int] = {}
+        d = self.domains.get(domid) if domid is not None else None
+        if d is not None and refcounted and d.outstanding:  # CV §5: refcounted, has claims
+            left = min(d.outstanding, req)  # CV §5: redeem = min(outstanding, request)
+            if self.claim_sets:
+                got = self._release_node(d, node, left)  # CV §5 step 1: the allocation's node
+                if got:
+                    out[f"node{node}"] = got
+                left -= got
+            if left:
+                got = self._release_host(d, left)  # CV §5 step 2 (master: the only step)
+                if got:
+                    out["host"] = got
+                left -= got
+                self._recall_nodes(d, left, out)  # CV §5 step 3: other nodes ascending
+        self.node_avail_pages[node] -= req  # CV §5: then the free counters drop
+        return out
+
+    def free(self, node: int, pages: int) -> None:
+        """Pages went back to the heap on *node*; claims are untouched (CV §3, §5)."""
+        self.node_avail_pages[node] += pages
+
+    def offline(self, node: int, pages: int) -> dict[int, int]:
+        """``reserve_offlined_page`` took *pages* off *node*: ``{domid: recalled}`` (CV §7)."""
+        self.node_avail_pages[node] -= pages
+        recalled: dict[int, int] = {}
+        if self.semantics != "v7":
+            return recalled  # README / CV §11: master and v6 recall nothing
+        over = self.claimed_pages[node] - self.node_avail_pages[node]
+        for d in self._domain_list():  # CV §7 step 1: node claims, domain-list order
+            if over <= 0:
+                break
+            got = self._release_node(d, node, over)
+            over -= got
+            if got:
+                recalled[d.domid] = recalled.get(d.domid, 0) + got
+        over = self.outstanding_claims - self.total_avail_pages
+        for d in self._domain_list():  # CV §7 step 2: host-wide claims, domain-list order
+            if over <= 0:
+                break
+            got = self._release_host(d, over)
+            over -= got
+            if got:
+                recalled[d.domid] = recalled.get(d.domid, 0) + got
+        return recalled
+
+
+__all__ = [
+    "HOST",
+    "LEGACY",
+    "MODE_GET",
+    "MODE_SET",
+    "UNLIMITED",
+    "ClaimsReference",
+    "Entry",
+    "RefDomain",
+]
