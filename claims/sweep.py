@@ -1,0 +1,155 @@
+"""Sweeps: boot storms over seeds × host sizes × claims modes, through an executor.
+
+Every storm is a task for a ``concurrent.futures`` executor: local processes
+(``ProcessPoolExecutor``, the default), or any other executor, such as a
+``dask.distributed`` client's ``client.get_executor()``, which runs the same
+sweep on a Dask cluster.  A storm is deterministic for its seed, so the same
+sweep gives the same table wherever it runs.  The result is a pandas
+``DataFrame``, one row per storm in task order (seed, host, mode);
+``claims.viz_review.sweep_summary`` draws it.
+
+```python
+from claims import sweep
+df = sweep.sweep(seeds=range(4), hosts=[(2, 1024), (4, 512)])
+```
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .bootstorm import MODES, PAGES_PER_MIB, boot_storm, storm_guests
+
+COLUMNS = [
+    "seed",
+    "nodes",
+    "node_mib",
+    "mode",
+    "load",
+    "guests",
+    "built",
+    "failed_builds",
+    "split_guests",
+    "claim_refusals",
+    "superpage_fallbacks",
+    "claims_left",
+    "wasted_pages",
+    "guest_pages",
+    "free_pages",
+    "total_pages",
+    "calls",
+]
+
+
+@dataclass(frozen=True)
+class StormTask:
+    """One storm of a sweep: plain values, so that it pickles to any worker."""
+
+    seed: int
+    nr_nodes: int
+    node_mib: int
+    mode: str
+    guests: int = 20
+    load: float = 0.85
+    workers: int | None = None
+    extents_per_call: int = 8
+    semantics: str = "v7"
+    replan: bool = True
+
+
+def run_task(task: StormTask) -> dict[str, Any]:
+    """Run one storm (guest sizes from the task's seed) and return its summary row."""
+    node_pages = task.node_mib * PAGES_PER_MIB
+    sizes = storm_guests(task.guests, task.nr_nodes, node_pages, load=task.load, seed=task.seed)
+    result = boot_storm(
+        sizes,
+        task.mode,
+        task.seed,
+        nr_nodes=task.nr_nodes,
+        node_pages=node_pages,
+        workers=task.workers,
+        extents_per_call=task.extents_per_call,
+        semantics=task.semantics,
+        replan=task.replan,
+        progress=False,
+    )
+    row = result.summary()
+    row["load"] = task.load
+    return {k: row[k] for k in COLUMNS}
+
+
+def tasks(
+    seeds: Iterable[int],
+    hosts: Sequence[tuple[int, int]] = ((2, 1024),),
+    modes: Sequence[str] = MODES,
+    **storm: Any,
+) -> list[StormTask]:
+    """The tasks of a sweep, in its row order: seeds, then hosts ``(nodes, MiB per node)``,
+    then modes; *storm* sets the other :class:`StormTask` fields."""
+    for m in modes:
+        if m not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {m!r}")
+    return [
+        StormTask(seed=s, nr_nodes=n, node_mib=mib, mode=m, **storm)
+        for s in seeds
+        for n, mib in hosts
+        for m in modes
+    ]
+
+
+def sweep(
+    seeds: Iterable[int],
+    hosts: Sequence[tuple[int, int]] = ((2, 1024),),
+    modes: Sequence[str] = MODES,
+    *,
+    executor: Executor | None = None,
+    max_workers: int | None = None,
+    progress: bool | None = None,
+    timeout: float | None = None,
+    **storm: Any,
+) -> pd.DataFrame:
+    """Run a boot storm for every seed × host × mode; one row per storm.
+
+    ``executor``: where the storms run (default: a ``ProcessPoolExecutor`` of
+    *max_workers* processes, started for this sweep and shut down after it).
+    ``progress``: a tqdm bar over finished storms (``None``: only in a
+    terminal).  ``timeout``: seconds to wait for all of them
+    (``TimeoutError`` past it).  *storm* sets the other :class:`StormTask`
+    fields (``guests``, ``load``, ``workers``, ``extents_per_call``, ...).
+    """
+    todo = tasks(seeds, hosts, modes, **storm)
+    if not todo:
+        return pd.DataFrame(columns=COLUMNS)
+    own = executor is None
+    if executor is None:
+        n = max_workers or min(len(todo), os.cpu_count() or 1)
+        # forkserver: safe in a process that runs threads (a notebook, a Dask client)
+        executor = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver"))
+    from tqdm.auto import tqdm
+
+    rows: list[dict[str, Any] | None] = [None] * len(todo)
+    try:
+        futures: dict[Future[dict[str, Any]], int] = {
+            executor.submit(run_task, t): i for i, t in enumerate(todo)
+        }
+        with tqdm(
+            total=len(todo),
+            desc="sweep",
+            unit="storm",
+            disable=None if progress is None else not progress,
+            leave=False,
+        ) as bar:
+            for fut in as_completed(futures, timeout=timeout):
+                rows[futures[fut]] = fut.result()
+                bar.update()
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+    return pd.DataFrame(rows, columns=COLUMNS)

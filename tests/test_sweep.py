@@ -1,0 +1,107 @@
+"""Sweeps (``claims.sweep``): boot storms over seeds × hosts × modes through an executor;
+the same table from local processes and from a Dask cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+import pytest
+
+import claims
+from claims import bootstorm as bs
+from claims import sweep, viz_review
+
+HOSTS = [(2, 128), (4, 64)]  # (nodes, MiB per node)
+SMALL = {"seeds": range(2), "hosts": HOSTS, "guests": 10, "timeout": 120}
+
+
+@pytest.fixture(autouse=True)
+def checks_at_the_end() -> Iterator[None]:
+    """Each storm checks the invariants when it ends (see tests/test_bootstorm.py)."""
+    old = claims.Xen.debug_checks
+    claims.Xen.debug_checks = False
+    yield
+    claims.Xen.debug_checks = old
+
+
+@pytest.fixture(scope="module")
+def local() -> pd.DataFrame:
+    """The small sweep on local processes (the default executor)."""
+    return sweep.sweep(**SMALL)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def dask_client() -> Iterator[object]:
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close(timeout=30)
+        cluster.close(timeout=30)
+
+
+def test_one_row_per_storm_in_task_order(local: pd.DataFrame) -> None:
+    assert list(local.columns) == sweep.COLUMNS
+    assert len(local) == 2 * len(HOSTS) * 3
+    assert list(local["mode"]) == list(bs.MODES) * 4
+    assert list(zip(local["nodes"], local["node_mib"]))[::3] == HOSTS * 2
+    assert list(local["seed"]) == [0] * 6 + [1] * 6
+    assert (local["guests"] == 10).all() and (local["load"] == 0.85).all()
+
+
+def test_rows_are_the_storms_numbers(local: pd.DataFrame) -> None:
+    row = local.iloc[4]  # seed 0, 4 nodes x 64 MiB, legacy
+    guests = bs.storm_guests(10, 4, 64 * bs.PAGES_PER_MIB, load=0.85, seed=0)
+    r = bs.boot_storm(guests, "legacy", 0, nr_nodes=4, node_pages=64 * bs.PAGES_PER_MIB)
+    assert row.to_dict() == {**r.summary(), "load": 0.85}
+    assert (local["guest_pages"] + local["free_pages"] == local["total_pages"]).all()
+    assert (local["claims_left"] == 0).all()
+
+
+def test_node_claims_split_no_guest_and_no_claims_split_some(local: pd.DataFrame) -> None:
+    by_mode = local.groupby("mode")["split_guests"].sum().to_dict()
+    assert by_mode == {"legacy": 14, "node": 0, "none": 14}
+    assert local["failed_builds"].sum() == 0
+
+
+def test_a_dask_cluster_gives_the_same_table(local: pd.DataFrame, dask_client: object) -> None:
+    executor = dask_client.get_executor()  # type: ignore[attr-defined]
+    df = sweep.sweep(executor=executor, **SMALL)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(df, local)
+
+
+def test_any_executor_gives_the_same_table(local: pd.DataFrame) -> None:
+    with ThreadPoolExecutor(2) as ex:
+        df = sweep.sweep(executor=ex, **SMALL)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(df, local)
+
+
+def test_bad_mode_is_refused_before_anything_runs() -> None:
+    with pytest.raises(ValueError, match="mode"):
+        sweep.sweep(range(2), modes=["none", "numa"])
+    assert list(sweep.sweep([]).columns) == sweep.COLUMNS
+
+
+def test_progress_bar_on_request(capsys: pytest.CaptureFixture[str]) -> None:
+    with ThreadPoolExecutor(1) as ex:
+        sweep.sweep([0], [(2, 32)], ["none"], guests=4, executor=ex, progress=True)
+    assert "sweep" in capsys.readouterr().err
+
+
+def test_summary_view_shows_the_means(local: pd.DataFrame) -> None:
+    fig = viz_review.sweep_summary(local)
+    split = [t for t in fig.data if t.xaxis == "x"]
+    assert [t.name for t in split] == list(bs.MODES)
+    assert list(split[0].x) == ["2 × 128 MiB", "4 × 64 MiB"]
+    none = local[local["mode"] == "none"]
+    assert list(split[0].y) == [
+        none[(none["nodes"] == n) & (none["node_mib"] == m)]["split_guests"].mean()
+        for n, m in HOSTS
+    ]
+    assert list(split[2].y) == [0.0, 0.0]  # node claims: no guest split on any host
