@@ -539,11 +539,11 @@ class ClaimsExplorer(Controller):
         self._update_counters()
 
     def _rebuild(self) -> None:
-        old = (self.editor, self.stepper, self.scrubber)
+        old = self.body.children  # the panels of the old controllers
         self.xen = self._build(self.preset.value)
         self.editor, self.stepper, self.scrubber = self._controllers()
-        for c in old:
-            self._close_tree(c.widget)
+        for w in old:
+            self._close_tree(w)
         self._say(True, "new " + self._describe())
         self._update_counters()
 

@@ -167,3 +167,79 @@ def test_trace_scrubber_replays_on_a_copy(xen: claims.Xen) -> None:
     ts.refresh()
     ts.slider.value = ts.slider.max
     assert ts.copy.state()["total_avail_pages"] == xen.total_avail_pages
+
+
+# ---------------------------------------------------------- ClaimsExplorer
+def test_explorer_wires_install_step_and_trace() -> None:
+    from claims.widgets import ClaimsExplorer
+
+    app = ClaimsExplorer()
+    ed, st, sc = app.editor, app.stepper, app.scrubber
+    assert sorted(app.xen.domains) == [1, 2] and app.xen.semantics == "v7"
+    assert "host demo: 2 nodes x 4096 pages (v7), domains d1 and d2" in app.result.value
+    assert "total_avail_pages 8192, outstanding_claims 0" in app.counters.value
+    assert sc.slider.value == sc.slider.max == 3  # init_heap_pages, two domain_create
+    # Install in the editor: the stepper's bars, the counters and the trace follow
+    ed.node_pages[1].value = "1000"
+    ed.host_pages.value = "200"
+    ed.install.click()
+    assert "0: installed" in ed.result.value
+    assert values(st.bars)["d1 node claims"] == (0, 1000, 0)
+    assert "outstanding_claims 1200" in app.counters.value
+    assert "node 1 4096 free / 1000 claimed" in app.counters.value
+    assert sc.slider.value == sc.slider.max == 4 and "do_domctl_claim_memory" in sc.what.value
+    # Step in the stepper: the editor's figure and labels, the counters and the trace follow
+    st.order.value = "9"
+    st.node.value = 1
+    st.step.click()
+    assert "last MFN 0x2e00 on node 1" in st.result.value
+    assert values(ed.figure)["d1 node claims"] == (0, 488, 0)
+    assert "unclaimed free: 3096 pages" in ed.node_free[1].value
+    assert "node 1 3584 free / 488 claimed" in app.counters.value
+    assert sc.slider.value == 5 and values(sc.figure)["d1 allocated"] == (0, 512, 0)
+    # moved back, the scrubber stays where the reader put it
+    sc.prev.click()
+    st.step.click()
+    assert (sc.slider.value, sc.slider.max) == (4, 6)
+    assert values(sc.figure)["d1 allocated"] == (0, 0, 0)
+    # a refusal changes nothing and reaches no result line as an internal error
+    before = app.xen.state()
+    ed.node_pages[0].value = "5000"
+    ed.install.click()
+    assert "ENOMEM" in ed.result.value and app.xen.state() == before
+    assert "internal error" not in app.result.value + ed.result.value + st.result.value
+
+
+def test_explorer_presets_rebuild_and_close_the_old_controllers() -> None:
+    from claims.widgets import ClaimsExplorer
+
+    app = ClaimsExplorer()
+    old, old_host, old_panels = app.editor, app.xen, app.body.children
+    old.node_pages[0].value = "10"
+    old.install.click()
+    for key, nodes, semantics in [
+        ("four-nodes", 4, "v7"),
+        ("demo-v6", 2, "v6"),
+        ("big", 8, "v7"),
+        ("demo", 2, "v7"),
+    ]:
+        app.preset.value = key
+        assert (app.xen.nr_nodes, app.xen.semantics) == (nodes, semantics)
+        assert len(app.editor.node_pages) == nodes and app.editor.xen is app.xen
+        assert app.stepper.xen is app.xen and app.scrubber.xen is app.xen
+        assert sorted(app.xen.domains) == [1, 2] and app.xen.outstanding_claims == 0
+        assert app.body.children[1].children[1] is app.scrubber.widget
+        assert "new host" in app.result.value
+    assert old.install.comm is None and old.figure.comm is None  # closed, views gone
+    assert all(w.comm is None for w in old_panels)
+    assert old_host.domains[1].claims == [10, 0]  # the old host is left as it was
+    # New host: a fresh host of the same preset
+    app.stepper.step.click()
+    host = app.xen
+    app.new_host.click()
+    assert app.xen is not host and app.xen.total_avail_pages == 8192
+    assert app.scrubber.slider.max == 3
+    with pytest.raises(ValueError, match="not one of demo"):
+        ClaimsExplorer("huge")
+    with pytest.raises(TypeError, match="preset name"):
+        ClaimsExplorer(3)  # type: ignore[arg-type]

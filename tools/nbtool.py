@@ -5,6 +5,7 @@ Stored notebooks have kernelspec ``python3`` and no outputs, except code cells
 tagged ``nbval-check-output`` (golden text checked by nbval), which keep their
 text outputs and a deterministic execution count (their index among code
 cells).  ``check`` exits 1 and lists what is wrong; ``clean`` fixes it in place.
+A folder is searched recursively, so ``notebooks`` covers the apps in ``notebooks/apps/``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,274 @@
+"""Helpers of the browser tests: servers in their own process groups, stopped by
+process id, and reading plotly figures from the DOM.  See ``conftest.py``."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("CLAIMS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--mute-audio",
+]
+SERVER_START_S = 90.0  # deadline for a server to answer
+STOP_S = 10.0  # grace between SIGTERM and SIGKILL
+TIMEOUT_MS = 60_000  # default bound of every browser wait
+
+# JupyterLab user settings: every cell in the DOM (no windowing), no autosave, no news
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+}  # file: <settings dir>/<package>/<plugin>.jupyterlab-settings
+
+
+try:  # loaded here, not in the forked child
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
+except OSError:
+    _LIBC = None
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In a server's child process before exec: SIGTERM it if the test process dies,
+    even by SIGKILL, when no fixture teardown can run (Linux; elsewhere a no-op)."""
+    if _LIBC is not None and hasattr(_LIBC, "prctl"):
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def missing() -> str | None:
+    """Why the browser tests cannot run here, or ``None``."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"no chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    return None
+
+
+# ------------------------------------------------------------------ processes
+def _start_time(pid: int) -> int | None:
+    """A process's start time (clock ticks since boot), to never signal a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _descendants(pid: int) -> list[tuple[int, int]]:
+    """``(pid, start time)`` of every live descendant of *pid*, from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(d.name))
+    out: list[tuple[int, int]] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        t = _start_time(p)
+        if t is not None:
+            out.append((p, t))
+        todo += children.get(p, [])
+    return out
+
+
+def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started with ``start_new_session=True``: SIGTERM to its process
+    group, SIGKILL after a grace period, then SIGKILL to any process it started
+    elsewhere (kernels run in sessions of their own) that is still alive."""
+    kids = _descendants(proc.pid)
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_S)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=STOP_S)
+    else:
+        with contextlib.suppress(ProcessLookupError):  # the leader is gone; so goes its group
+            os.killpg(proc.pid, signal.SIGKILL)
+    for pid, started in kids:
+        if _start_time(pid) == started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+
+def _answers(url: str) -> bool:
+    """Whether the server behind *url* answers HTTP (any status below 500)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 (127.0.0.1 only)
+            return bool(r.status < 500)
+    except urllib.error.HTTPError as e:
+        return e.code < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_server(name: str, argv: list[str], probe: str, env: dict[str, str], cwd: Path) -> Server:
+    """Start *argv* (``{port}`` filled in) in a new process group and poll *probe* until
+    the server answers, with a deadline; a port taken meanwhile is retried on another."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / f"{name}.log"
+    last = ""
+    for _attempt in range(3):
+        port = free_port()
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [a.format(port=port) for a in argv],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # only calls prctl(2)
+            )
+        server = Server(name, proc, f"http://127.0.0.1:{port}", log)
+        deadline = time.monotonic() + SERVER_START_S
+        try:
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    break
+                if _answers(server.url + probe):
+                    return server
+                time.sleep(0.25)
+        except BaseException:
+            stop_process_group(proc)
+            raise
+        rc = proc.poll()
+        stop_process_group(proc)
+        last = server.log_tail()
+        if rc is None:
+            raise RuntimeError(f"{name} did not answer within {SERVER_START_S:.0f} s:\n{last}")
+        if "already in use" not in last:
+            break
+    raise RuntimeError(f"{name} exited before it answered:\n{last}")
+
+
+def jupyter_env(base: Path) -> dict[str, str]:
+    """Environment with every Jupyter and IPython directory the user owns moved under *base*."""
+    env = dict(os.environ)
+    dirs = {
+        "JUPYTER_CONFIG_DIR": "config",
+        "JUPYTER_DATA_DIR": "data",
+        "JUPYTER_RUNTIME_DIR": "runtime",
+        "JUPYTERLAB_SETTINGS_DIR": "lab-settings",
+        "JUPYTERLAB_WORKSPACES_DIR": "lab-workspaces",
+        "IPYTHONDIR": "ipython",
+    }
+    for var, sub in dirs.items():
+        (base / sub).mkdir(parents=True, exist_ok=True)
+        env[var] = str(base / sub)
+    env.pop("JUPYTER_PATH", None)
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    for plugin, values in LAB_SETTINGS.items():
+        f = base / "lab-settings" / f"{plugin}.jupyterlab-settings"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(values))
+    return env
+
+
+def jupyter_command(tool: str) -> list[str]:
+    """Run a Jupyter app from this interpreter's environment (the kit's venv)."""
+    exe = Path(sys.executable).parent / tool
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", tool.replace("-", ".")]
+
+
+# ------------------------------------------------------------------ plotly in the DOM
+# what the graph div holds after plotly drew it: trace name -> values (x for horizontal bars)
+_VALUES_JS = """gd => {
+  const out = {};
+  for (const t of (gd._fullData || [])) {
+    const v = t.orientation === 'h' ? t.x : t.y;
+    out[t.name] = v ? Array.from(v) : [];
+  }
+  return out;
+}"""
+_WAIT_JS = """([gd, name, want]) => {
+  if (!gd._fullData || !gd.querySelector('svg.main-svg')) return false;
+  if (name === null) return true;
+  const t = gd._fullData.find(t => t.name === name);
+  return !!t && JSON.stringify(Array.from(t.y)) === JSON.stringify(want);
+}"""
+
+
+def figure_values(graph: Any) -> dict[str, list[Any]]:
+    """Trace name -> values of the plotly graph div *graph* (a playwright locator)."""
+    return dict(graph.evaluate(_VALUES_JS))
+
+
+def wait_figure(
+    graph: Any, name: str | None = None, want: list[Any] | None = None, timeout_ms: int = 60_000
+) -> None:
+    """Wait until plotly has drawn *graph* and, if *name* is given, its trace *name*
+    shows the values *want*; a timeout fails with what the figure shows instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    handle = graph.element_handle(timeout=timeout_ms)
+    try:
+        graph.page.wait_for_function(_WAIT_JS, arg=[handle, name, want], timeout=timeout_ms)
+    except PlaywrightTimeout:
+        got = figure_values(graph) if name is not None else "(not drawn)"
+        raise AssertionError(f"figure: want {name} = {want}, got {got}") from None
+
+
+# ------------------------------------------------------------------ ipywidgets in the DOM
+def control(scope: Any, label: str, kind: str = "text") -> Any:
+    """The ``<input>`` of the Text widget (``kind="text"``) or the ``<select>`` of the
+    Dropdown (``kind="dropdown"``) whose description is exactly *label*, inside *scope*."""
+    exact = re.compile(rf"^\s*{re.escape(label)}\s*$")
+    page = getattr(scope, "page", scope)  # a Locator knows its Page
+    box = scope.locator(f".widget-{kind}").filter(has=page.locator("label", has_text=exact))
+    return box.locator("select" if kind == "dropdown" else "input")

@@ -1,0 +1,88 @@
+"""JupyterLab in headless chromium: run all of ``05-redemption`` and step the AllocationStepper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .support import ARTIFACTS, Server, control, figure_values, wait_figure
+
+pytestmark = pytest.mark.browser
+
+RUN_ALL_S = 120_000  # ms: every cell of the notebook, including the first FigureWidget render
+
+# JupyterLab's own objects (``--LabApp.expose_app_in_browser``): the notebook in front
+NOTEBOOK_READY = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!(k && k.status === 'idle' && w.content && w.content.widgets.length > 0);
+}"""
+# done when the kernel is idle and every code cell ran, or as soon as a cell failed
+ALL_CELLS_RUN = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const k = w.sessionContext.session && w.sessionContext.session.kernel;
+  if (!k || k.status !== 'idle') return false;
+  const cells = w.content.model.cells;
+  let ran = true;
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code') continue;
+    if (c.toJSON().outputs.some(o => o.output_type === 'error')) return true;
+    if (c.executionCount === null) ran = false;
+  }
+  return ran;
+}"""
+ERRORS = """() => {
+  const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+  const out = [];
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code') continue;
+    for (const o of c.toJSON().outputs) {
+      if (o.output_type === 'error') out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
+    }
+  }
+  return out;
+}"""
+
+
+def test_lab_runs_05_and_steps_the_stepper(page: Any, lab_server: Server) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{lab_server.url}/lab/tree/05-redemption.ipynb?reset")
+    page.wait_for_function(NOTEBOOK_READY, timeout=90_000)
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_S, polling=250)
+    assert page.evaluate(ERRORS) == []
+
+    # the stepper's output: the output area holding its Step button
+    out = page.locator(".jp-OutputArea-output").filter(
+        has=page.get_by_role("button", name="Step", exact=True)
+    )
+    expect(out).to_have_count(1)
+    out.scroll_into_view_if_needed()
+    result = out.locator(".widget-html-content").filter(has_text="allocations")
+    # the notebook's own cell clicked Step once: an order-0 page on node 0
+    expect(result).to_have_text("1 allocations; last MFN 0x1fff on node 0")
+    bars, redeem = out.locator(".js-plotly-plot").nth(0), out.locator(".js-plotly-plot").nth(1)
+    wait_figure(bars)
+    wait_figure(redeem)
+    assert figure_values(bars)["d1 node claims"] == [511, 256, 0]
+    assert figure_values(redeem)["same-node claim"] == [1]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    out.screenshot(path=str(ARTIFACTS / "lab-05-stepper-before.png"))
+
+    # a reader changes the controls and presses Step: order 3 on node 1
+    control(out, "order").fill("3")
+    control(out, "node", "dropdown").select_option(label="node 1")
+    out.get_by_role("button", name="Step", exact=True).click()
+
+    expect(result).to_have_text("1 allocations; last MFN 0x2ff8 on node 1")
+    wait_figure(bars, "d1 node claims", [511, 248, 0])
+    wait_figure(redeem, "same-node claim", [1, 8])
+    assert figure_values(bars)["d1 allocated"] == [1, 8, 0]
+    # the SVG follows: the redemption chart draws a second stacked bar
+    expect(redeem.locator("g.trace.bars").first.locator("g.point")).to_have_count(2)
+    out.screenshot(path=str(ARTIFACTS / "lab-05-stepper-after.png"))
+    page.screenshot(path=str(ARTIFACTS / "lab-05-page.png"))
