@@ -153,38 +153,25 @@ def storm_summary(results: Sequence[StormResult]) -> go.Figure:
         ("failed builds", [r.failed_builds for r in results], FAILED_COLOUR),
         ("claims refused", [r.claim_refusals for r in results], "#9467bd"),
     )
-    for name, ys, colour in counts:
-        fig.add_trace(
-            go.Bar(
-                x=modes,
-                y=ys,
-                name=name,
-                marker={"color": colour},
-                text=ys,
-                textposition="outside",
-                hovertemplate="%{x}: %{y} " + name + "<extra></extra>",
-            ),
-            row=1,
-            col=1,
-        )
     pages = (
         ("pages of failed builds", [r.wasted_pages for r in results], "#8c564b"),
         ("claims left over", [r.claims_left for r in results], "#17becf"),
     )
-    for name, ys, colour in pages:
-        fig.add_trace(
-            go.Bar(
-                x=modes,
-                y=ys,
-                name=name,
-                marker={"color": colour},
-                text=ys,
-                textposition="outside",
-                hovertemplate="%{x}: %{y} pages " + name + "<extra></extra>",
-            ),
-            row=1,
-            col=2,
-        )
+    for col, unit, series in ((1, "", counts), (2, "pages ", pages)):
+        for name, ys, colour in series:
+            fig.add_trace(
+                go.Bar(
+                    x=modes,
+                    y=ys,
+                    name=name,
+                    marker={"color": colour},
+                    text=ys,
+                    textposition="outside",
+                    hovertemplate="%{x}: %{y} " + unit + name + "<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_layout(barmode="group")
     fig.update_yaxes(rangemode="nonnegative")
     return _layout(fig, "boot storm: what each claims mode gave", height=380)
