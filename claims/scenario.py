@@ -94,6 +94,13 @@ STEPS: dict[str, dict[str, Any]] = {
     ),
     "legacy_claim": _step("legacy_claim", ["domain", "pages"], domain=_name, pages=_size),
     "release": _step("release", ["domain"], domain=_name),
+    # XEN_DOMCTL_claim_memory GET into a buffer of so many entries (0: the size query)
+    "get_claims": _step(
+        "get_claims",
+        ["domain"],
+        domain=_name,
+        buffer={"type": "integer", "minimum": 0, "maximum": MAX_NODES + 8},
+    ),
     "populate": _step(
         "populate",
         ["domain"],

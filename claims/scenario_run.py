@@ -16,6 +16,7 @@ from typing import Any
 
 from .claimsets import (
     DOM0,
+    XEN_DOMCTL_CLAIM_MEMORY_GET,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
     xen_memory_claim_t,
 )
@@ -23,7 +24,7 @@ from .domain import Domain
 from .errors import errname
 from .memory import XENMEMF_exact_node, XENMEMF_node
 from .rules import RULE_SETS
-from .scenario import Scenario, target_name
+from .scenario import MAX_NODES, Scenario, target_name
 from .xen import Xen
 
 
@@ -103,6 +104,7 @@ class Runner:
             "claim": self._claim,
             "legacy_claim": self._legacy_claim,
             "release": self._release,
+            "get_claims": self._get_claims,
             "populate": self._populate,
             "decrease": self._decrease,
             "finish_build": self._finish_build,
@@ -148,6 +150,17 @@ class Runner:
     def _release(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
         rc = self.xen.do_memory_op_claim_pages(DOM0, self.names[st["domain"]], 0)
         return rc, errname(rc), self._reason(), []
+
+    def _get_claims(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
+        size = st.get("buffer", MAX_NODES + 1)
+        buf = (xen_memory_claim_t * max(1, size))()
+        rc, nr = self.xen.do_domctl_claim_memory(
+            DOM0, self._dom(st["domain"]), XEN_DOMCTL_CLAIM_MEMORY_GET, size, buf
+        )
+        if rc:
+            return rc, errname(rc), f"{self._reason()}; nr_entries out: {nr}", []
+        got = ", ".join(f"{target_name(e.target)}={e.pages}" for e in buf[:nr])
+        return 0, "0", f"nr_entries out: {nr}; entries: {got or 'none'}", []
 
     def _extents(self, st: dict[str, Any]) -> tuple[int, int, list[int]]:
         order = st.get("order", 0)

@@ -184,3 +184,11 @@ def test_shipped_names() -> None:
     assert shipped("parallel-builds").name == "parallel-builds.yaml"
     with pytest.raises(ValueError, match="there are: big-claims"):
         shipped("nope")
+
+
+def test_get_claims_step() -> None:
+    v6, v7 = compare(load(shipped("get-claims")), ["v6", "v7"]).runs
+    assert [r.outcome for r in v7.results] == ["0", "ERANGE", "ERANGE", "0", "0", "0"]
+    assert v7.results[1].reason.endswith("nr_entries out: 3")
+    assert v7.results[5].reason.endswith("entries: host=44, node0=300")
+    assert v6.results[1].outcome == "EOPNOTSUPP"  # v6 had no GET
