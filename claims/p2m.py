@@ -3,31 +3,44 @@
 Memory grows with the number of extents mapped, not with pages: a guest
 populated in 2 MiB extents costs one entry per extent.  Reads look like a
 ``dict[int, int]`` of pages.
+
+Extents live in a dict by head frame; a sorted list of heads answers "which
+extent holds this frame".  Removing an extent leaves its head in the list as
+a tombstone (dropped when an extent is added over it, or when tombstones are
+half the list), so that unmapping a big guest extent by extent stays linear.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+
+_COMPACT_AT = 64  # tombstones tolerated before compaction is considered
 
 
 class P2M:
     """Extents ``gfn -> (mfn, order)``; ``p2m[gfn]`` is the MFN of one page."""
 
-    __slots__ = ("_heads", "_ext", "_pages")
+    __slots__ = ("_heads", "_ext", "_pages", "_dead")
 
     def __init__(self) -> None:
-        self._heads: list[int] = []
+        self._heads: list[int] = []  # sorted; holds tombstones (heads not in _ext)
         self._ext: dict[int, tuple[int, int]] = {}
         self._pages = 0
+        self._dead = 0  # tombstones in _heads; none lies inside a mapped extent
 
     def _find(self, gfn: int) -> int | None:
         i = bisect_right(self._heads, gfn) - 1
         if i >= 0:
             h = self._heads[i]
-            if gfn < h + (1 << self._ext[h][1]):
+            e = self._ext.get(h)  # a tombstone: nothing live covers gfn (no tombstone inside one)
+            if e is not None and gfn < h + (1 << e[1]):
                 return h
         return None
+
+    def _live_heads(self) -> Iterator[int]:
+        ext = self._ext
+        return (h for h in self._heads if h in ext) if self._dead else iter(self._heads)
 
     def get(self, gfn: int, default: int | None = None) -> int | None:
         h = self._find(gfn)
@@ -46,35 +59,36 @@ class P2M:
         return self._pages
 
     def __bool__(self) -> bool:
-        return bool(self._heads)
+        return bool(self._ext)
 
     def __iter__(self) -> Iterator[int]:
-        for h in self._heads:
+        for h in self._live_heads():
             yield from range(h, h + (1 << self._ext[h][1]))
 
     def items(self) -> Iterator[tuple[int, int]]:
-        for h in self._heads:
+        for h in self._live_heads():
             mfn, order = self._ext[h]
             for i in range(1 << order):
                 yield h + i, mfn + i
 
     def extents(self) -> list[tuple[int, int, int]]:
         """``(gfn, mfn, order)`` for every extent, by guest frame."""
-        return [(h, *self._ext[h]) for h in self._heads]
+        return [(h, *self._ext[h]) for h in self._live_heads()]
 
     def overlaps(self, gfn: int, order: int) -> bool:
-        end = gfn + (1 << order)
-        i = bisect_right(self._heads, gfn) - 1
-        if i >= 0 and self._heads[i] + (1 << self._ext[self._heads[i]][1]) > gfn:
-            return True
-        return i + 1 < len(self._heads) and self._heads[i + 1] < end
+        return self.overlaps_range(gfn, gfn + (1 << order))
 
     def overlaps_range(self, start: int, end: int) -> bool:
         """Whether any frame of ``[start, end)`` is mapped."""
-        i = bisect_right(self._heads, start) - 1
-        if i >= 0 and self._heads[i] + (1 << self._ext[self._heads[i]][1]) > start:
+        if self._find(start) is not None:
             return True
-        return i + 1 < len(self._heads) and self._heads[i + 1] < end
+        heads, ext = self._heads, self._ext
+        j = bisect_right(heads, start)
+        while j < len(heads) and heads[j] < end:
+            if heads[j] in ext:
+                return True
+            j += 1  # a tombstone
+        return False
 
     def add(self, gfn: int, mfn: int, order: int, checked: bool = False) -> None:
         """Map ``[gfn, gfn + 2**order)`` to ``[mfn, ...)``; the range must be unmapped.
@@ -83,10 +97,22 @@ class P2M:
         """
         if not checked and self.overlaps(gfn, order):
             raise ValueError(f"gfn {gfn:#x} order {order} is already mapped")
-        if not self._heads or gfn > self._heads[-1]:
-            self._heads.append(gfn)
+        heads = self._heads
+        if not heads or gfn > heads[-1]:
+            heads.append(gfn)
         else:
-            insort(self._heads, gfn)
+            i = bisect_left(heads, gfn)
+            if i < len(heads) and heads[i] == gfn:
+                self._dead -= 1  # a tombstone comes back to life
+            else:
+                heads.insert(i, gfn)
+            # drop the tombstones the new extent covers (none may lie inside an extent)
+            end, j, ext = gfn + (1 << order), i + 1, self._ext
+            while j < len(heads) and heads[j] < end and heads[j] not in ext:
+                j += 1
+            if j > i + 1:
+                del heads[i + 1 : j]
+                self._dead -= j - i - 1
         self._ext[gfn] = (mfn, order)
         self._pages += 1 << order
 
@@ -105,14 +131,22 @@ class P2M:
         self._ext.update(zip(gfns, [(m, order) for m in mfns], strict=True))
         self._pages += len(gfns) << order
 
+    def _bury(self, h: int) -> tuple[int, int]:
+        """Unmap the extent at head *h*, leaving a tombstone; its ``(mfn, order)``."""
+        mfn, order = self._ext.pop(h)
+        self._pages -= 1 << order
+        self._dead += 1
+        if self._dead > _COMPACT_AT and 2 * self._dead > len(self._heads):
+            self._heads = [g for g in self._heads if g in self._ext]
+            self._dead = 0
+        return mfn, order
+
     def remove(self, gfn: int) -> int:
         """Unmap one page; return its MFN.  The extent holding it is split."""
         h = self._find(gfn)
         if h is None:
             raise KeyError(gfn)
-        mfn, order = self._ext.pop(h)
-        self._heads.remove(h)
-        self._pages -= 1 << order
+        mfn, order = self._bury(h)
         # keep the rest as aligned pieces (gfn-aligned; the MFN offset follows)
         o = order
         base = h
@@ -131,15 +165,13 @@ class P2M:
         e = self._ext.get(gfn)
         if e is None or e[1] != order:
             return None
-        del self._ext[gfn]
-        self._heads.remove(gfn)
-        self._pages -= 1 << order
-        return e[0]
+        return self._bury(gfn)[0]
 
     def clear(self) -> None:
         self._heads.clear()
         self._ext.clear()
         self._pages = 0
+        self._dead = 0
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, P2M):
@@ -149,4 +181,4 @@ class P2M:
         return NotImplemented
 
     def __repr__(self) -> str:
-        return f"P2M({len(self._heads)} extents, {self._pages} pages)"
+        return f"P2M({len(self._ext)} extents, {self._pages} pages)"

@@ -1,0 +1,65 @@
+"""The extent p2m against a plain dict of pages, over random maps and unmaps."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from claims.p2m import P2M
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_p2m_matches_a_page_dict(seed: int) -> None:
+    rng = random.Random(seed)
+    p2m, ref = P2M(), dict[int, int]()
+    for _ in range(3000):
+        op = rng.random()
+        order = rng.choice([0, 0, 1, 2, 3, 5])
+        gfn = rng.randrange(0, 512) >> order << order
+        span = range(gfn, gfn + (1 << order))
+        if op < 0.45:
+            free = not any(g in ref for g in span)
+            assert p2m.overlaps(gfn, order) == (not free)
+            if free:
+                mfn = rng.randrange(0, 1 << 20) << order
+                p2m.add(gfn, mfn, order)
+                ref.update({g: mfn + (g - gfn) for g in span})
+            else:
+                with pytest.raises(ValueError):
+                    p2m.add(gfn, 0, order)
+        elif op < 0.7 and ref:
+            g = rng.choice(sorted(ref))
+            assert p2m.remove(g) == ref.pop(g)
+        elif op < 0.9:
+            ext = {h: (m, o) for h, m, o in p2m.extents()}
+            got = p2m.remove_extent(gfn, order)
+            if gfn in ext and ext[gfn][1] == order:
+                assert got == ext[gfn][0]
+                for g in span:
+                    del ref[g]
+            else:
+                assert got is None
+        g = rng.randrange(0, 520)
+        assert p2m.get(g) == ref.get(g)
+        assert p2m.overlaps_range(g, g + 7) == any(x in ref for x in range(g, g + 7))
+    assert dict(p2m.items()) == ref and len(p2m) == len(ref)
+    assert [h for h, _, _ in p2m.extents()] == sorted(h for h, _, _ in p2m.extents())
+
+
+def test_unmapping_leaves_tombstones_then_compacts() -> None:
+    """Removing extents one by one never shifts the head list; it is compacted in bulk."""
+    p2m = P2M()
+    n = 1 << 12
+    p2m.add_run([i << 9 for i in range(n)], [i << 9 for i in range(n)], 9)
+    heads = p2m._heads
+    for i in range(n // 2):
+        assert p2m.remove_extent(i << 9, 9) == i << 9
+    assert p2m._heads is not heads or len(heads) == n  # same list, or one rebuild
+    for i in range(n // 2, n):
+        p2m.remove_extent(i << 9, 9)
+    assert not p2m and len(p2m._heads) <= 2 * 64
+    p2m.add(0, 5, 0)  # a tombstone at frame 0 comes back
+    assert p2m.extents() == [(0, 5, 0)] and p2m.get(0) == 5 and p2m.get(1) is None
+    p2m.add(512, 7, 9)  # covers tombstones at 512 (and none inside it remain)
+    assert p2m.overlaps(600, 0) and not p2m.overlaps(1024, 9)
