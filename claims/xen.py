@@ -381,10 +381,12 @@ class Xen(MemoryOps):
                 self._uncount_pages(d, rec)
         if d is not None:
             scrub = d.is_dying or self.opt_scrub_domheap
-            for gfn, m, o in d.p2m.extents():
-                for i in range(1 << o):
-                    if mfn <= m + i < mfn + size:
-                        d.p2m.remove(gfn + i)
+            # Xen never frees a mapped page (the mapping holds a reference); the
+            # model lets a caller try, and unmaps the freed frames so the p2m stays true
+            for gfn, m, o in d.p2m.extents() if d.p2m else ():
+                lo, hi = max(m, mfn), min(m + (1 << o), mfn + size)
+                for page in range(lo, hi):
+                    d.p2m.remove(gfn + page - m)
         else:
             scrub = True
         self._free_heap_pages(mfn, order, scrub)

@@ -63,3 +63,17 @@ def test_unmapping_leaves_tombstones_then_compacts() -> None:
     assert p2m.extents() == [(0, 5, 0)] and p2m.get(0) == 5 and p2m.get(1) is None
     p2m.add(512, 7, 9)  # covers tombstones at 512 (and none inside it remain)
     assert p2m.overlaps(600, 0) and not p2m.overlaps(1024, 9)
+
+
+def test_freeing_mapped_pages_unmaps_just_those() -> None:
+    import claims
+    from claims import DOM0
+
+    xen = claims.hosts.demo()
+    d = xen.domain_create()
+    assert xen.do_memory_op_populate_physmap(DOM0, d.domid, 2, 2, 0, [0, 4]) == 2
+    m0, m1 = d.p2m[0], d.p2m[4]
+    xen.free_domheap_pages(m1 + 2, 1)  # the top half of the second extent
+    assert dict(d.p2m.items()) == {0: m0, 1: m0 + 1, 2: m0 + 2, 3: m0 + 3, 4: m1, 5: m1 + 1}
+    assert d.tot_pages == 6 == len(d.p2m)
+    xen.check_invariants()
