@@ -122,6 +122,8 @@ STEPS: dict[str, dict[str, Any]] = {
         gfn=_frame,
     ),
     "finish_build": _step("finish_build", ["domain"], domain=_name),
+    # what a toolstack's placement reads: XEN_SYSCTL_numainfo's memfree per node
+    "numainfo": _step("numainfo", []),
     "offline": _step("offline", ["mfn"], mfn=_frame),
     "online": _step("online", ["mfn"], mfn=_frame),
     "scrub": _step("scrub", [], node=_node),

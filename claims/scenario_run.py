@@ -108,6 +108,7 @@ class Runner:
             "populate": self._populate,
             "decrease": self._decrease,
             "finish_build": self._finish_build,
+            "numainfo": self._numainfo,
             "offline": self._offline,
             "online": self._online,
             "scrub": self._scrub,
@@ -197,6 +198,12 @@ class Runner:
         # the first unpause by the toolstack ends the build (d->creation_finished)
         self._dom(st["domain"]).creation_finished = True
         return 0, "0", "creation finished", []
+
+    def _numainfo(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
+        x = self.xen
+        free = [x.avail_node_heap_pages(n) for n in range(x.nr_nodes)]
+        unclaimed = [f - c for f, c in zip(free, x.claimed_pages)]
+        return 0, "0", f"memfree {free} pages (claims included); unclaimed {unclaimed}", []
 
     def _offline(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
         rc, status = self.xen.offline_page(st["mfn"])

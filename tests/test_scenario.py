@@ -192,3 +192,11 @@ def test_get_claims_step() -> None:
     assert v7.results[1].reason.endswith("nr_entries out: 3")
     assert v7.results[5].reason.endswith("entries: host=44, node0=300")
     assert v6.results[1].outcome == "EOPNOTSUPP"  # v6 had no GET
+
+
+def test_numainfo_step_shows_memfree_counts_claims() -> None:
+    (v7,) = compare(load(shipped("placement-blind-to-claims")), ["v7"]).runs
+    assert v7.results[2].reason == (
+        "memfree [4096, 3584] pages (claims included); unclaimed [1096, 3584]"
+    )
+    assert [s.outcome for s in v7.results[3:]] == ["ENOMEM", "0"]
