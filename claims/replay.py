@@ -47,6 +47,9 @@ REPLAY: dict[str, Callable[[Xen, dict[str, Any], Event], object]] = {
         a["domid"], a["max_pages"], a["node_affinity"]
     ),
     "domain_kill": lambda x, a, e: x.domain_kill(x.domains[a["d"]]),
+    "domain_unpause_by_systemcontroller": lambda x, a, e: x.domain_unpause_by_systemcontroller(
+        x.domains[a["d"]]
+    ),
     "domain_set_max_pages": lambda x, a, e: x.domain_set_max_pages(
         x.domains[a["d"]], a["max_pages"]
     ),

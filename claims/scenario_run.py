@@ -195,9 +195,8 @@ class Runner:
         return done - n, outcome, self._reason(), []
 
     def _finish_build(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
-        # the first unpause by the toolstack ends the build (d->creation_finished)
-        self._dom(st["domain"]).creation_finished = True
-        return 0, "0", "creation finished", []
+        rc = self.xen.domain_unpause_by_systemcontroller(self._dom(st["domain"]))
+        return rc, errname(rc), "creation finished", []
 
     def _numainfo(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
         x = self.xen

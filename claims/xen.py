@@ -190,6 +190,16 @@ class Xen(MemoryOps):
         self.events.record("domain_set_max_pages", {"d": d.domid, "max_pages": max_pages}, 0)
         return 0
 
+    def domain_unpause_by_systemcontroller(self, d: Domain) -> int:
+        """The toolstack's first unpause ends the build: ``d->creation_finished`` (PA §2.6).
+
+        From then on ``populate_physmap`` no longer takes dirty memory as it comes.
+        """
+        self._check_domain(d)
+        d.creation_finished = True
+        self.events.record("domain_unpause_by_systemcontroller", {"d": d.domid}, 0)
+        return 0
+
     def domain_kill(self, d: Domain) -> int:
         """Kill and destroy *d*: release its claims, free its pages dirty (PA §3.3).
 

@@ -445,6 +445,7 @@ XEN_METHODS: dict[str, dict[str, Arg]] = {
         "entries": A("entries", [E(3, 0)], names=("entr",)),
     },
     "domain_set_max_pages": {"d": A("domain", D1), "max_pages": A("int", 100)},
+    "domain_unpause_by_systemcontroller": {"d": A("domain", D1)},
     "domain_set_outstanding_pages": {"d": A("domain", D1), "pages": A("int", 0)},
     "find_free_head": {"mfn": A("int", 16)},
     "find_inuse_head": {"mfn": A("int", 16)},

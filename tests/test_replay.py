@@ -40,3 +40,14 @@ def test_replay_of_random_runs(semantics: str) -> None:
     for _ in range(400):
         step(xen, rng, broken=True)
     assert replay(xen).state() == xen.state()
+
+
+def test_unpause_ends_the_build_and_replays() -> None:
+    xen = claims.hosts.demo()
+    d = xen.domain_create()
+    assert xen.do_memory_op_populate_physmap(DOM0, d.domid, 1, 0, 0, [0]) == 1
+    assert not d.creation_finished
+    assert xen.domain_unpause_by_systemcontroller(d) == 0 and d.creation_finished
+    assert xen.events.last().op == "domain_unpause_by_systemcontroller"
+    twin = replay(xen)
+    assert twin.state() == xen.state() and twin.domains[d.domid].creation_finished
