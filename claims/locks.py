@@ -101,51 +101,96 @@ def _domain_param(fn: Callable[..., Any]) -> tuple[str, int] | None:
     return None
 
 
+@contextmanager
+def checked_locks(host: Any, d: Any, domain_type: type[Domain]) -> Iterator[None]:
+    """Take the call's locks, order checked: ``d``'s ``page_alloc_lock``, then ``heap_lock``.
+
+    *d* is the call's ``d``/``domid`` argument: a ``Domain``, a domid, or
+    anything else (which the call itself refuses): then heap_lock only.
+    """
+    if type(d) is not domain_type:
+        try:  # a domid: its domain, if it exists
+            d = host.domains.get(d) if type(d) is int else None
+        except TypeError:
+            d = None
+    if d is None:
+        with host.heap_lock.checked():
+            yield
+        return
+    with d.page_alloc_lock.checked(), host.heap_lock.checked():
+        yield
+
+
+def _forwarding_source(fn: Callable[..., Any]) -> tuple[str, str]:
+    """*fn*'s parameter list with placeholder defaults, and the call that passes them all on."""
+    params, args = [], []
+    star = False
+    kinds = inspect.Parameter
+    for p in inspect.signature(fn).parameters.values():
+        default = "" if p.default is kinds.empty else "=None"  # the real ones are copied over
+        if p.kind is kinds.VAR_POSITIONAL:
+            params.append(f"*{p.name}")
+            args.append(f"*{p.name}")
+            star = True
+        elif p.kind is kinds.VAR_KEYWORD:
+            params.append(f"**{p.name}")
+            args.append(f"**{p.name}")
+        elif p.kind is kinds.KEYWORD_ONLY:
+            if not star:
+                params.append("*")
+                star = True
+            params.append(p.name + default)
+            args.append(f"{p.name}={p.name}")
+        else:
+            params.append(p.name + default)
+            args.append(p.name)
+            if p.kind is kinds.POSITIONAL_ONLY:
+                params.append("/")
+    # a "/" belongs after the last positional-only parameter only
+    while params.count("/") > 1:
+        params.remove("/")
+    return ", ".join(params), ", ".join(args)
+
+
 def entry_point(fn: F, domain_type: type[Domain]) -> F:
     """Wrap a public method of the host: its locks, in Xen's order, for the whole call.
 
     The domain is the ``d`` (a ``Domain`` or a domid) or ``domid`` argument;
-    a call without one takes ``heap_lock`` only.
+    a call without one takes ``heap_lock`` only.  Without ``lock_checks`` the
+    wrapper takes ``heap_lock`` alone: every entry point holds it for its
+    whole call, so it already orders all calls one after another, and the
+    ``page_alloc_lock`` the Xen call also takes would exclude nothing more.
+
+    The wrapper has *fn*'s own parameter list (generated, as ``dataclasses``
+    does), so a call costs one lock and no argument repacking.
     """
     param = _domain_param(fn)
-    name, pos = param if param is not None else ("", -1)
-
-    @functools.wraps(fn)
-    def call(self: Any, *args: Any, **kw: Any) -> Any:
-        d = None
-        if pos >= 0:
-            d = args[pos] if len(args) > pos else kw.get(name)
-            if type(d) is not domain_type:
-                try:  # a domid: its domain, if it exists (the call refuses it otherwise)
-                    d = self.domains.get(d) if type(d) is int else None
-                except TypeError:
-                    d = None
-        if self.lock_checks:
-            if d is None:
-                with self.heap_lock.checked():
-                    return fn(self, *args, **kw)
-            with d.page_alloc_lock.checked(), self.heap_lock.checked():
-                return fn(self, *args, **kw)
-        heap_lock = self.heap_lock.rlock  # the fast path: the raw locks, no with-blocks
-        if d is None:
-            heap_lock.acquire()
-            try:
-                return fn(self, *args, **kw)
-            finally:
-                heap_lock.release()
-        page_alloc_lock = d.page_alloc_lock.rlock
-        page_alloc_lock.acquire()
-        try:
-            heap_lock.acquire()
-            try:
-                return fn(self, *args, **kw)
-            finally:
-                heap_lock.release()
-        finally:
-            page_alloc_lock.release()
-
-    call.__wrapped_entry_point__ = True  # type: ignore[attr-defined]
-    return call  # type: ignore[return-value]
+    params, args = _forwarding_source(fn)
+    domain_arg = param[0] if param is not None else "None"
+    src = (
+        f"def call({params}):\n"
+        f"    if self.lock_checks:\n"
+        f"        with checked_locks(self, {domain_arg}, domain_type):\n"
+        f"            return fn({args})\n"
+        f"    lock = self.heap_lock.rlock\n"
+        f"    lock.acquire()\n"
+        f"    try:\n"
+        f"        return fn({args})\n"
+        f"    finally:\n"
+        f"        lock.release()\n"
+    )
+    namespace: dict[str, Any] = {
+        "fn": fn,
+        "checked_locks": checked_locks,
+        "domain_type": domain_type,
+    }
+    exec(compile(src, f"<entry point {fn.__qualname__}>", "exec"), namespace)
+    call = namespace["call"]
+    call.__defaults__ = fn.__defaults__
+    call.__kwdefaults__ = fn.__kwdefaults__
+    functools.update_wrapper(call, fn)
+    call.__wrapped_entry_point__ = True
+    return call  # type: ignore[no-any-return]
 
 
 def lock_entry_points(cls: type[Any], domain_type: type[Domain], skip: set[str]) -> None:
