@@ -43,6 +43,18 @@ class Counters(tuple[Any, ...]):
         return {k: self[k] for k in self.keys()}
 
 
+def counters_from_flat(flat: tuple[Any, ...]) -> Counters:
+    """``Counters`` from the flat tuple the hot paths record (``Heap._flat_counters``).
+
+    The flat form is ``total, outstanding, domain claims (None on a bare
+    heap), *node_avail_pages, *claimed_pages``: one tuple of plain values,
+    which Python's cyclic GC stops tracking the first time it sees it.
+    """
+    n = (len(flat) - 3) >> 1
+    head = (flat[0], flat[1], flat[3 : 3 + n], flat[3 + n :])
+    return Counters(head if flat[2] is None else (*head, flat[2]))
+
+
 class Event:
     """One state change (or one attempt that returned a failure)."""
 
@@ -186,8 +198,8 @@ class EventLog:
         if type(e) is AllocRun:
             e = e.event(seq - e.first, seq)
         else:  # an allocation recorded by record_alloc
-            op, domid, order, memflags, mfn, info, counters, top = e
-            info["counters"] = Counters(counters)
+            op, domid, order, memflags, mfn, info, top = e[:7]
+            info["counters"] = counters_from_flat(e[7:])
             args = {"d": domid, "order": order, "memflags": memflags}
             e = Event(seq, op, args, mfn, info, top)
         self._events[seq] = e
@@ -220,17 +232,19 @@ class EventLog:
         memflags: int,
         mfn: int | None,
         info: dict[str, Any],
-        counters: tuple[Any, ...],
+        flat_counters: tuple[Any, ...],
     ) -> None:
-        """Record an allocation (args ``d``, ``order``, ``memflags``; ``counters`` after it).
+        """Record an allocation (args ``d``, ``order``, ``memflags``; the counters after it).
 
-        The hottest call of the model: the event is kept as one tuple and
+        The hottest call of the model: the event is kept as one flat tuple and
         built, the same as ``record_info`` would build it, when first read.
+        With *info* holding plain values only, the garbage collector stops
+        tracking the tuple at its first pass instead of rescanning it.
         """
         top = self._depth == 0
         if top:
             self._by_thread[get_ident()] = len(self._events)
-        self._events.append((op, domid, order, memflags, mfn, info, counters, top))
+        self._events.append((op, domid, order, memflags, mfn, info, top, *flat_counters))
         if self.on_record is not None:
             self.on_record()
 
@@ -248,7 +262,7 @@ class EventLog:
         return [
             self._get(i)
             for i, e in enumerate(self._events)
-            if (e.top if type(e) is Event else type(e) is tuple and e[-1])
+            if (e.top if type(e) is Event else type(e) is tuple and e[6])
         ]
 
     def __len__(self) -> int:

@@ -32,7 +32,7 @@ from .constants import (
 )
 from .domain import Domain
 from .errors import InvariantError
-from .events import Counters, EventLog
+from .events import Counters, EventLog, counters_from_flat
 from .rangeset import RangeSet
 from .validate import check_int, check_order
 
@@ -152,6 +152,8 @@ class Heap:
         self.dma_bitsize = self._dma_bitsize(dma_bitsize)
         # the top zone of a request without MEMF_bits
         self._zone_hi_any = min(self.bits_to_zone(BITS_PER_LONG + PAGE_SHIFT), nr_zones - 1)
+        # (zone_lo, zone_hi) pairs as recorded in events, one shared tuple per pair
+        self._zone_pairs: dict[int, tuple[int, int]] = {}
         self._node_zones = [
             (self.page_to_zone(rs[0][0]), self.page_to_zone(rs[-1][1] - 1)) if rs else (1, 0)
             for rs in self.node_ranges
@@ -682,12 +684,14 @@ class Heap:
         info: dict[str, Any],
     ) -> None:
         domid = d.domid if d else None
-        self.events.record_alloc(op, domid, order, memflags, mfn, info, self._counter_values())
+        self.events.record_alloc(op, domid, order, memflags, mfn, info, self._flat_counters())
 
     def _alloc_heap_pages(
         self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
     ) -> tuple[int | None, dict[str, Any]]:
-        zones = (zone_lo, zone_hi)
+        zones = self._zone_pairs.get(zone_lo << 8 | zone_hi)
+        if zones is None:  # shared, so that the many events holding it stay out of the GC's way
+            zones = self._zone_pairs.setdefault(zone_lo << 8 | zone_hi, (zone_lo, zone_hi))
         if order > self.max_order:  # before the shift: a hostile order may be 2**64
             return None, {"zones": zones, "reason": f"order {order} > MAX_ORDER {self.max_order}"}
         request = 1 << order
@@ -866,12 +870,20 @@ class Heap:
         return {"counters": Counters(self._counter_values())}
 
     def _counter_values(self) -> tuple[Any, ...]:
+        return counters_from_flat(self._flat_counters())
+
+    def _flat_counters(self) -> tuple[Any, ...]:
+        """The counters an event records, flat (``events.counters_from_flat``)."""
         return (
             self.total_avail_pages,
             self.outstanding_claims,
-            tuple(self.node_avail_pages),
-            tuple(self.claimed_pages),
+            self._claims_by_domain(),
+            *self.node_avail_pages,
+            *self.claimed_pages,
         )
+
+    def _claims_by_domain(self) -> dict[int, tuple[int, tuple[int, ...]]] | None:
+        return None  # a bare heap has no domains: the Xen class has
 
     def state(self) -> dict[str, Any]:
         """Everything the heap holds, as plain values: equal states are equal hosts."""

@@ -95,23 +95,15 @@ class Xen(MemoryOps):
         """The privileged control domain, as a hypercall caller."""
         return DOM0
 
-    def _counter_values(self) -> tuple[Any, ...]:
-        claims = (
-            {
-                d.domid: (d.outstanding_pages, tuple(d.claims))
-                for d in self.domains.values()
-                if d.outstanding_pages
-            }
-            if self.outstanding_claims  # the sum of the domains' outstanding_pages
-            else {}
-        )  # domains without claims are left out: 0
-        return (
-            self.total_avail_pages,
-            self.outstanding_claims,
-            tuple(self.node_avail_pages),
-            tuple(self.claimed_pages),
-            claims,
-        )
+    def _claims_by_domain(self) -> dict[int, tuple[int, tuple[int, ...]]]:
+        """Each claiming domain's ``(outstanding_pages, claims)``; others are left out."""
+        if not self.outstanding_claims:  # the sum of the domains' outstanding_pages
+            return {}
+        return {
+            d.domid: (d.outstanding_pages, tuple(d.claims))
+            for d in self.domains.values()
+            if d.outstanding_pages
+        }
 
     def _after_event(self) -> None:
         if self.debug_checks:
@@ -368,7 +360,7 @@ class Xen(MemoryOps):
             args_flags,
             pg,
             result,
-            self._counter_values(),
+            self._flat_counters(),
         )
         return pg
 
