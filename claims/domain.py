@@ -26,6 +26,8 @@ class Domain:
     outstanding_pages: int = 0
     node_claims: int = 0
     claims: list[int] = field(default_factory=list)
+    _node_affinity: frozenset[int] = field(default=frozenset(), init=False, repr=False)
+    node_affinity_mask: int = field(default=0, init=False, repr=False, compare=False)
     node_affinity: frozenset[int] = frozenset()
     last_alloc_node: int = 0
     is_dying: bool = False
@@ -38,16 +40,6 @@ class Domain:
         repr=False,
         compare=False,
     )
-
-    @property
-    def node_affinity_mask(self) -> int:
-        """``d->node_affinity`` as a bitmask (cached per affinity set)."""
-        aff = self.node_affinity
-        cached = self.__dict__.get("_aff_cache")
-        if cached is None or cached[0] is not aff:
-            cached = (aff, sum(1 << n for n in aff))
-            self.__dict__["_aff_cache"] = cached
-        return cached[1]
 
     def domain_tot_pages(self) -> int:
         """``domain_tot_pages(d)``: pages counted against ``max_pages``."""
@@ -64,3 +56,18 @@ class Domain:
             f"outstanding_pages={self.outstanding_pages}, node_claims={self.node_claims}"
             f"{', dying' if self.is_dying else ''})"
         )
+
+
+def _get_node_affinity(d: Domain) -> frozenset[int]:
+    return d._node_affinity
+
+
+def _set_node_affinity(d: Domain, nodes: frozenset[int]) -> None:
+    d._node_affinity = nodes
+    d.node_affinity_mask = sum(1 << n for n in nodes)
+
+
+# ``node_affinity`` is a dataclass field stored through a property, so that
+# ``node_affinity_mask`` (``d->node_affinity`` as a bitmask, which the NUMA walk
+# reads on every allocation) is a plain attribute kept in step with it.
+Domain.node_affinity = property(_get_node_affinity, _set_node_affinity)  # type: ignore[assignment]
