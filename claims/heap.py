@@ -700,7 +700,7 @@ class Heap:
                 "zones": zones,
                 "reason": "claimed memory: the host-wide claims gate refused",
             }
-        self._gate_skipped = []
+        self._gate_skipped.clear()
         pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags, d)
         if pg is None and not memflags & MEMF_no_scrub:
             pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags | MEMF_no_scrub, d)

@@ -8,7 +8,9 @@ double free) raise ``TypeError``/``ValueError`` before anything changes.
 
 from __future__ import annotations
 
+import copy
 import errno
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -88,7 +90,7 @@ class Xen(MemoryOps):
         self.domains: dict[int, Domain] = {}
         self.opt_scrub_domheap = check_bool("opt_scrub_domheap", opt_scrub_domheap)
         self.llc_coloring_enabled = False
-        self.events.on_record = self._after_event
+        self.events.on_record = _AfterEvent(self)
 
     @property
     def dom0(self) -> Caller:
@@ -104,10 +106,6 @@ class Xen(MemoryOps):
             for d in self.domains.values()
             if d.outstanding_pages
         }
-
-    def _after_event(self) -> None:
-        if self.debug_checks:
-            self.check_invariants()
 
     def __repr__(self) -> str:
         return (
@@ -262,21 +260,19 @@ class Xen(MemoryOps):
         return rc
 
     def _assign_pages(self, mfn: int, order: int, d: Domain, memflags: int) -> int:
-        nr = 1 << order
         if d.is_dying:
             return -errno.EINVAL
+        nr = 1 << order
         rec = self._inuse.get(mfn)
         if rec is not None and rec.order == order:
             recs: tuple[InUse, ...] = (rec,)  # the common case: one whole record
+            extra = rec.extra
         else:
             head = self.find_inuse_head(mfn)
             assert head is not None
             if self._inuse[head].order > order:
                 self._split_inuse(head, mfn, order)
             recs = tuple(self._recs_in(mfn, nr))
-        if rec is not None and rec.order == order and not rec.extra:
-            extra = False
-        else:
             extra = any(r.extra for r in recs)
         if extra:
             d.extra_pages += nr
@@ -502,6 +498,30 @@ class Xen(MemoryOps):
                         f"claimed_pages[{n}] {self.claimed_pages[n]} > "
                         f"node_avail_pages[{n}] {self.node_avail_pages[n]}"
                     )
+
+
+class _AfterEvent:
+    """The host's ``on_record`` hook: ``check_invariants()`` after each event with ``debug_checks``.
+
+    It holds the host weakly, so that a host and its event log form no
+    reference cycle and a dropped host is freed at once, not by the cyclic GC.
+    """
+
+    __slots__ = ("host",)
+
+    def __init__(self, host: Xen) -> None:
+        self.host = weakref.ref(host)
+
+    def __call__(self) -> None:
+        xen = self.host()
+        if xen is not None and xen.debug_checks:
+            xen.check_invariants()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _AfterEvent:
+        hook = _AfterEvent.__new__(_AfterEvent)
+        host = self.host()  # the copy's hook checks the copy
+        hook.host = self.host if host is None else weakref.ref(copy.deepcopy(host, memo))
+        return hook
 
 
 # Public methods that take no lock of their own: in Xen they run with heap_lock
