@@ -11,6 +11,7 @@ import os
 import platform
 import statistics
 import sys
+import sysconfig
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable
@@ -52,9 +53,29 @@ def peak_memory(fn: Callable[[], object]) -> int:
     return peak
 
 
+def interpreter_build() -> str:
+    """How this CPython was built, as far as it affects speed: linkage and optimisation."""
+    config = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
+    shared = bool(sysconfig.get_config_var("Py_ENABLE_SHARED"))
+    # an interpreter binary may be linked statically even where libpython is built shared
+    linked = "shared libpython" if shared and _links_libpython() else "static"
+    if "--enable-optimizations" in config:
+        return f"{linked}, built with --enable-optimizations"
+    return linked  # (distributions may build with PGO outside configure, as Debian does)
+
+
+def _links_libpython() -> bool:
+    try:
+        with open(f"/proc/{os.getpid()}/maps") as maps:
+            return "libpython" in maps.read()
+    except OSError:
+        return bool(sysconfig.get_config_var("Py_ENABLE_SHARED"))
+
+
 def header() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"python:  {sys.version.split()[0]} ({platform.python_implementation()})")
+    print(f"         {sys.executable}: {interpreter_build()}")
 
 
 def host_builds(quick: bool) -> None:
