@@ -197,7 +197,11 @@ class EventLog:
         seq = i if i >= 0 else len(self._events) + i
         if type(e) is AllocRun:
             e = e.event(seq - e.first, seq)
-        else:  # an allocation recorded by record_alloc
+        elif type(e[1]) is dict:  # recorded by record_counted
+            op, args, result, info, top = e[:5]
+            info["counters"] = counters_from_flat(e[5:])
+            e = Event(seq, op, args, result, info, top)
+        else:  # recorded by record_alloc (e[1] is the domid: an int or None)
             op, domid, order, memflags, mfn, info, top = e[:7]
             info["counters"] = counters_from_flat(e[7:])
             args = {"d": domid, "order": order, "memflags": memflags}
@@ -234,17 +238,35 @@ class EventLog:
         info: dict[str, Any],
         flat_counters: tuple[Any, ...],
     ) -> None:
-        """Record an allocation (args ``d``, ``order``, ``memflags``; the counters after it).
+        """``record_counted`` for an allocation (args ``d``, ``order``, ``memflags``).
 
-        The hottest call of the model: the event is kept as one flat tuple and
-        built, the same as ``record_info`` would build it, when first read.
-        With *info* holding plain values only, the garbage collector stops
-        tracking the tuple at its first pass instead of rescanning it.
+        The hottest call of the model: not even the args dict is built until read.
         """
         top = self._depth == 0
         if top:
             self._by_thread[get_ident()] = len(self._events)
         self._events.append((op, domid, order, memflags, mfn, info, top, *flat_counters))
+        if self.on_record is not None:
+            self.on_record()
+
+    def record_counted(
+        self,
+        op: str,
+        args: dict[str, Any],
+        result: Any,
+        info: dict[str, Any],
+        flat_counters: tuple[Any, ...],
+    ) -> None:
+        """``record_info`` plus the host's counters after the step, for the hottest calls.
+
+        The event is kept as one flat tuple and built, the same as
+        ``record_info`` would build it (``info["counters"]`` last), when first
+        read; *flat_counters* is ``Heap._flat_counters()``.
+        """
+        top = self._depth == 0
+        if top:
+            self._by_thread[get_ident()] = len(self._events)
+        self._events.append((op, args, result, info, top, *flat_counters))
         if self.on_record is not None:
             self.on_record()
 
@@ -262,7 +284,11 @@ class EventLog:
         return [
             self._get(i)
             for i, e in enumerate(self._events)
-            if (e.top if type(e) is Event else type(e) is tuple and e[6])
+            if (
+                e.top
+                if type(e) is Event
+                else type(e) is tuple and e[4 if type(e[1]) is dict else 6]
+            )
         ]
 
     def __len__(self) -> int:

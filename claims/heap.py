@@ -517,7 +517,7 @@ class Heap:
         size = 1 << order
         node = self.mfn_to_nid(mfn)
         assert node is not None
-        zone = self.page_to_zone(mfn)
+        zone = mfn.bit_length() or 1  # page_to_zone
         pg_offlined = False
         for m in self._pgstate_in(mfn, mfn + size):
             f = self._pgstate[m]
@@ -526,7 +526,7 @@ class Heap:
                 pg_offlined = True
         if need_scrub:
             self._dirty.add(mfn, mfn + size)
-        else:
+        elif self._dirty:
             self._dirty.remove(mfn, mfn + size)  # mark_page_free drops PGC_need_scrub
         self.avail[node][zone] += size
         self.node_avail_pages[node] += size

@@ -366,13 +366,18 @@ class Xen(MemoryOps):
         Freed dirty when the owner is dying, with ``scrub-domheap``, or for
         anonymous pages; otherwise clean (the guest cleared them).
         """
-        check_int("mfn", mfn, 0)
-        check_int("order", order, 0, self.max_order)
+        if (
+            type(mfn) is not int
+            or type(order) is not int
+            or mfn < 0
+            or not 0 <= order <= self.max_order
+        ):
+            check_int("mfn", mfn, 0)  # raises, naming what is wrong
+            check_int("order", order, 0, self.max_order)
         recs = self._take_inuse(mfn, order, dry_run=True)
-        owners = {r.owner for r in recs}
-        if len(owners) > 1:
+        d = recs[0].owner
+        if len(recs) > 1 and any(r.owner is not d for r in recs):
             raise ValueError(f"block {mfn:#x} order {order} spans pages of several owners")
-        d = owners.pop()
         size = 1 << order
         for rec in self._take_inuse(mfn, order):
             if d is not None:
@@ -388,13 +393,12 @@ class Xen(MemoryOps):
         else:
             scrub = True
         self._free_heap_pages(mfn, order, scrub)
-        self.events.record(
+        self.events.record_counted(
             "free_domheap_pages",
             {"mfn": mfn, "order": order},
             None,
-            d=d.domid if d else None,
-            need_scrub=scrub,
-            **self._counters(),
+            {"d": d.domid if d else None, "need_scrub": scrub},
+            self._flat_counters(),
         )
 
     def allocated_by_node(self) -> dict[tuple[int, int | None], int]:
