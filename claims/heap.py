@@ -322,7 +322,7 @@ class Heap:
             lst = self._list(node, zone, order)
         lst[mfn] = None
         if first_dirty == INVALID_DIRTY_IDX:
-            lst.move_to_end(mfn, last=False)
+            lst.move_to_end(mfn, False)  # to the head (last=False, passed positionally: faster)
 
     def _unlink(self, mfn: int) -> FreeBlock:
         blk = self._free.pop(mfn)
@@ -611,7 +611,7 @@ class Heap:
                         lst = lists.get((node, zone, j))
                         if not lst:
                             continue
-                        pg, _ = lst.popitem(last=False)
+                        pg, _ = lst.popitem(False)  # from the head (last=False)
                         if free[pg].first_dirty == INVALID_DIRTY_IDX:
                             return pg
                         if order == 0 or memflags & MEMF_no_scrub:
