@@ -32,7 +32,7 @@ from .constants import (
     MEMF_node,
 )
 from .domain import Domain
-from .errors import InvariantError
+from .errors import InvariantError, XenBugError
 from .events import Event, EventLog
 from .xen import Xen
 
@@ -51,6 +51,7 @@ __all__ = [
     "Event",
     "EventLog",
     "InvariantError",
+    "XenBugError",
     "hosts",
     "INVALID_DIRTY_IDX",
     "MEMF_bits",

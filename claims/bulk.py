@@ -54,6 +54,8 @@ def bulk_run_possible(
     """``(node, zone, base, from_order)`` if the extents after *first* may be taken in bulk."""
     if run <= 0 or xen.debug_checks or xen.dma_bitsize or memflags & ~BULK_FLAGS:
         return None
+    if xen._pgstate:
+        return None  # offlined or offlining pages: the loop checks each extent (PA §2.3 step 9)
     if memflags & (MEMF_no_refcount | MEMF_no_owner):
         return None
     node = MEMF_get_node(memflags)

@@ -7,6 +7,10 @@ class InvariantError(AssertionError):
     """An accounting or heap invariant does not hold; the message names it and the numbers."""
 
 
+class XenBugError(RuntimeError):
+    """Xen would stop with ``BUG()`` here; the model refuses the call and changes nothing."""
+
+
 def errname(err: int) -> str:
     """The errno's name as Xen writes it (``EOPNOTSUPP``, not Linux's alias ``ENOTSUP``)."""
     import errno as _errno

@@ -31,7 +31,7 @@ from .constants import (
     MEMF_no_scrub,
 )
 from .domain import Domain
-from .errors import InvariantError
+from .errors import InvariantError, XenBugError
 from .events import Counters, EventLog, counters_from_flat
 from .rangeset import RangeSet
 from .validate import check_int, check_order
@@ -177,6 +177,7 @@ class Heap:
         self._in_heap = RangeSet()  # MFNs handed to the heap by init_heap_pages
         self.need_scrub_leaked: list[int] = [0] * nn  # online_page() quirk, PA §5.3
         self._gate_skipped: list[int] = []
+        self._rotated: list[tuple[OrderedDict[int, None], int]] = []  # dirty buddies passed over
         self.cpu_node = 0  # cpu_to_node(smp_processor_id()) for domain-less requests
         self._seq = 0
         self.events = EventLog()
@@ -617,6 +618,7 @@ class Heap:
                         if order == 0 or memflags & MEMF_no_scrub:
                             return pg  # dirty, but the caller takes it as it is
                         lst[pg] = None  # dirty: rotate it to the tail, try next order
+                        self._rotated.append((lst, pg))
             elif self.node_avail_pages[node] >= request:
                 self._gate_skipped.append(node)  # memory there, but claimed by others
             exact = memflags & MEMF_exact_node
@@ -701,6 +703,7 @@ class Heap:
                 "reason": "claimed memory: the host-wide claims gate refused",
             }
         self._gate_skipped.clear()
+        self._rotated.clear()
         pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags, d)
         if pg is None and not memflags & MEMF_no_scrub:
             pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags | MEMF_no_scrub, d)
@@ -714,6 +717,8 @@ class Heap:
                     "node_gate_skipped": skipped,
                 }
             return None, {"zones": zones, "reason": "no suitable free block"}
+        if self._pgstate:
+            self._check_pages_free(pg, order)
         blk = self._free.pop(pg)
         node, zone, buddy_order = blk.node, pg.bit_length() or 1, blk.order  # page_to_zone
         first_dirty = blk.first_dirty
@@ -752,6 +757,33 @@ class Heap:
         if dirty_cnt:
             info["scrubbed" if not memflags & MEMF_no_scrub else "dirty"] = dirty_cnt
         return pg, info
+
+    def _check_pages_free(self, head: int, order: int) -> None:
+        """Every page handed out must be free, or Xen ``BUG()``s (PA §2.3 step 9).
+
+        The pages are the top ``2**order`` of the buddy at *head*, which
+        ``get_free_buddy`` just took off its list.  A page marked offline but
+        not yet reserved (``mark_page_offline`` alone) is not free.  The model
+        raises ``XenBugError`` with the buddy back at the head of its list and any
+        dirty buddies the walk rotated back in place: nothing changed.
+        """
+        blk = self._free[head]
+        end = head + (1 << blk.order)
+        bad = [
+            m for m in self._pgstate_in(end - (1 << order), end) if self._pgstate[m] & PG_OFFLINED
+        ]
+        if not bad:
+            return
+        lst = self._heap[(blk.node, self.page_to_zone(head), blk.order)]
+        lst[head] = None
+        lst.move_to_end(head, False)
+        for rotated, pg in reversed(self._rotated):
+            rotated.move_to_end(pg, False)
+        raise XenBugError(
+            f"alloc_heap_pages: MFN {bad[0]:#x} is offlined, not free (marked by "
+            "mark_page_offline but not yet taken out by reserve_offlined_page); "
+            "Xen would BUG() here"
+        )
 
     # ------------------------------------------------------------- scrubbing
     def scrub(self, node: int | None = None) -> int:

@@ -436,3 +436,43 @@ def test_status_names_and_pages_by_node() -> None:
     assert pg_offline_status_str(status) == "PENDING|OWNED|owner 0x1"
     assert pg_offline_status_str(xen.query_page_offline(6)[1], "query") == "OFFLINE_PENDING"
     assert pg_offline_status_str(xen.online_page(6)[1], "online") == "ONLINED"
+
+
+def test_allocating_a_page_marked_offline_but_not_reserved_is_xens_bug() -> None:
+    """PA §2.3 step 9: every page handed out must be free, or Xen BUG()s.
+
+    ``mark_page_offline`` alone leaves the page inside its free buddy; the
+    allocation that would hand it out is refused with ``XenBugError`` and
+    changes nothing.
+    """
+    xen = _order2_at_4()
+    d = xen.domains[1]
+    xen.mark_page_offline(5)
+    assert xen.alloc_domheap_pages(d, 0) == 7  # the top page: free
+    assert xen.alloc_domheap_pages(d, 0) == 6
+    before, events = xen.state(), len(xen.events)
+    with pytest.raises(claims.XenBugError, match=r"MFN 0x5 is offlined, not free.*BUG\(\)"):
+        xen.alloc_domheap_pages(d, 0)  # would split 4..5 and hand out 5
+    assert xen.state() == before and len(xen.events) == events
+    assert xen.reserve_offlined_page(4) == 1  # the second step: now 4 is allocatable
+    assert xen.alloc_domheap_pages(d, 0) == 4
+    xen.check_invariants()
+
+
+def test_xen_bug_on_an_offlined_page_puts_back_the_dirty_buddies_it_passed() -> None:
+    """The NUMA walk rotates dirty buddies to the tail before it finds a clean one;
+    the refused allocation puts them back, so the lists are as they were."""
+    xen = claims.hosts.native_harness(4, numa=False)
+    xen.init_heap_pages(4, 4)  # clean, order 2, zone 3
+    xen.init_heap_pages(8, 2, need_scrub=True)  # dirty, order 1, zone 4
+    xen.init_heap_pages(12, 2, need_scrub=True)  # dirty, order 1, zone 4
+    assert xen.heap(0, 4, 1) == [8, 12]
+    xen.mark_page_offline(7)
+    before = xen.state()
+    with pytest.raises(claims.XenBugError, match="MFN 0x7"):
+        xen.alloc_domheap_pages(xen.domains[1], 1)  # passes 8 (dirty), takes 6..7 of 4
+    assert xen.heap(0, 4, 1) == [8, 12]  # not [12, 8]
+    assert xen.state() == before
+    xen.offline_page(7)  # both steps at once, as Xen's offline_page does
+    assert xen.alloc_domheap_pages(xen.domains[1], 1) == 4  # 4..5; 6 stays free
+    xen.check_invariants()

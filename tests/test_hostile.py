@@ -349,6 +349,7 @@ EXEMPT: dict[str, str] = {
     "claims.Event": "a record of the event log",
     "claims.EventLog": "made by Xen",
     "claims.InvariantError": "an exception",
+    "claims.XenBugError": "an exception",
     "libxc.XcError": "an exception",
     "libxc.xc_interface": "made by xc_interface_open",
     "libxc.xc_domaininfo_t": "a result record",
