@@ -145,6 +145,9 @@ def xc_domain_create(xch: xc_interface, config: dict[str, Any] | None = None) ->
     """``int xc_domain_create(xc_interface *xch, uint32_t *pdomid, struct xen_domctl_createdomain *config)``.
 
     Returns the new domid.  ``config`` may give ``domid`` and ``node_affinity``.
+    Like Xen's ``domain_create``, which leaves ``d->max_pages`` at 0, the new
+    domain may hold no pages until ``xc_domain_setmaxmem`` (libxl sets it
+    before it claims or populates).
     """
     xen = _xch(xch)
     if config is not None and not isinstance(config, dict):
@@ -158,7 +161,7 @@ def xc_domain_create(xch: xc_interface, config: dict[str, Any] | None = None) ->
         _int("config['domid']", domid, 0x7FEF)
         if domid in xen.domains:
             raise XcError(errno.EEXIST, f"xc_domain_create: domain {domid} exists")
-    return xen.domain_create(domid, node_affinity=cfg.get("node_affinity")).domid
+    return xen.domain_create(domid, max_pages=0, node_affinity=cfg.get("node_affinity")).domid
 
 
 def xc_domain_destroy(xch: xc_interface, domid: int) -> int:

@@ -232,6 +232,7 @@ def test_populate_plain_returns_count_exact_raises() -> None:
     xen.init_heap_pages(64, 128)
     xch = libxc.xc_interface_open(xen)
     domid = libxc.xc_domain_create(xch)
+    libxc.xc_domain_setmaxmem(xch, domid, U64)
     gfns = (xen_pfn_t * 5)(0, 16, 32, 48, 64)
     # node 0 holds 64 pages: four order-4 extents fit exactly, the fifth does not
     assert libxc.xc_domain_populate_physmap(xch, domid, 5, 4, XENMEMF_exact_node(0), gfns) == 4
@@ -272,6 +273,7 @@ def test_physinfo_numainfo_availheap() -> None:
     assert libxc.xc_availheap(xch, 33, 0, -1) == 2048 * 4096  # zones from 21 up
     assert libxc.xc_availheap(xch, 0, 28, -1) == 0  # MFNs below 2**16
     domid = libxc.xc_domain_create(xch)
+    libxc.xc_domain_setmaxmem(xch, domid, U64)
     libxc.xc_domain_claim_pages(xch, domid, 100)
     assert libxc.xc_physinfo(xch).free_pages == 6144  # not reduced by claims
     assert libxc.xc_physinfo(xch).outstanding_pages == 100
@@ -393,3 +395,33 @@ def test_populate_during_build_takes_dirty_memory_first() -> None:
         assert xen.dirty_runs() == ([] if want == 16 else [(16, 18)])
         assert xen.node_need_scrub == ([0, 0] if want == 16 else [2, 0])
         xen.check_invariants()
+
+
+def test_a_new_domain_holds_nothing_until_setmaxmem() -> None:
+    """Xen's ``domain_create`` leaves ``max_pages`` at 0: claims are refused with
+    EINVAL (the max_pages check, CV §6) and populate maps nothing, until the
+    toolstack calls ``xc_domain_setmaxmem``, as libxl does before it builds."""
+    xen = claims.hosts.demo()
+    xch = libxc.xc_interface_open(xen)
+    domid = libxc.xc_domain_create(xch)
+    assert libxc.xc_domain_getinfo_single(xch, domid).max_pages == 0
+    before = xen.state()
+    with pytest.raises(XcError, match="exceed max_pages 0") as e:
+        libxc.xc_domain_claim_pages(xch, domid, 16)
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(XcError) as e:
+        libxc.xc_domain_claim_memory(
+            xch, domid, libxc.XEN_DOMCTL_CLAIM_MEMORY_SET, 1, [xen_memory_claim_t(16, 0)]
+        )
+    assert e.value.errno == errno.EINVAL
+    assert xen.state() == before  # refused claims change nothing
+    free = xen.total_avail_pages
+    assert libxc.xc_domain_populate_physmap(xch, domid, 1, 0, 0, (xen_pfn_t * 1)(0)) == 0
+    # the page was allocated, assign_pages refused it (E2BIG) and it went back to the heap
+    assert xen.total_avail_pages == free and xen.domains[domid].tot_pages == 0
+    populate = xen.events.last()
+    assert populate is not None and populate.op == "do_memory_op_populate_physmap"
+    assert populate.info["reason"] == "extent 0: assign_pages failed (E2BIG)"
+    libxc.xc_domain_setmaxmem(xch, domid, 64)  # KiB: 16 pages
+    libxc.xc_domain_claim_pages(xch, domid, 16)
+    assert libxc.xc_domain_getinfo_single(xch, domid).outstanding_pages == 16

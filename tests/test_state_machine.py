@@ -359,7 +359,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             st.one_of(st.none(), st.sets(st.integers(0, self.nr_nodes), min_size=1)), "aff"
         )
         if data.draw(st.booleans(), "via libxc"):
-            max_pages = MAX_PAGES_UNLIMITED
+            max_pages = 0  # Xen's domain_create: nothing until XEN_DOMCTL_max_mem
             cfg: dict[str, Any] = {"domid": domid}
             if aff is not None:
                 cfg["node_affinity"] = aff

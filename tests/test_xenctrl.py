@@ -34,6 +34,7 @@ def test_legacy_mem_claim_ocaml(h: xenctrl.handle) -> None:
 def test_node_claims_and_host(h: xenctrl.handle) -> None:
     domid = xenctrl.domain_create(h, domid=5)
     assert domid == 5
+    xenctrl.domain_setmaxmem(h, 5, -1)  # a new domain has max_pages 0, as in Xen
     xenctrl.domain_claim_memory(h, 5, [claim(100, 0), claim(50, 1), claim(10, -1)])
     d = h.xen.domains[5]
     assert (d.claims, d.host_claims, d.outstanding_pages) == ([100, 50], 10, 160)
@@ -70,6 +71,7 @@ def test_ocaml_ranges() -> None:
 
 def test_hypercall_errors_carry_errno(h: xenctrl.handle) -> None:
     domid = xenctrl.domain_create(h)
+    xenctrl.domain_setmaxmem(h, domid, -1)
     before = h.xen.state()
     with pytest.raises(Error) as e:
         xenctrl.domain_claim_memory(h, domid, [claim(1, 7)])
