@@ -142,22 +142,37 @@ class P2M:
         return mfn, order
 
     def remove(self, gfn: int) -> int:
-        """Unmap one page; return its MFN.  The extent holding it is split."""
+        """Unmap one page; return its MFN.  The extent holding it is split.
+
+        The rest of the extent stays mapped as aligned pieces (gfn-aligned; the
+        MFN offset follows), one of each order below the extent's.  They lie in
+        the removed extent, so they overlap nothing, and their heads go into the
+        sorted list with one slice insert, right after the extent's own head.
+        """
         h = self._find(gfn)
         if h is None:
             raise KeyError(gfn)
         mfn, order = self._bury(h)
-        # keep the rest as aligned pieces (gfn-aligned; the MFN offset follows)
-        o = order
+        heads, ext = self._heads, self._ext
+        pieces: list[int] = []
         base = h
-        while o > 0:
-            o -= 1
+        for o in range(order - 1, -1, -1):
             half = 1 << o
-            if gfn >= base + half:
-                self.add(base, mfn + (base - h), o)
+            piece = base if gfn >= base + half else base + half
+            if piece == base:
                 base += half
-            else:
-                self.add(base + half, mfn + (base + half - h), o)
+            ext[piece] = (mfn + (piece - h), o)
+            pieces.append(piece)
+        self._pages += (1 << order) - 1
+        if pieces:
+            pieces.sort()
+            i = bisect_left(heads, h)
+            if i < len(heads) and heads[i] == h:  # the extent's head, now a tombstone
+                i += 1
+                if pieces[0] == h:
+                    self._dead -= 1  # the lowest piece brings the tombstone back to life
+                    pieces = pieces[1:]
+            heads[i:i] = pieces  # (compaction in _bury may have dropped the tombstone)
         return mfn + (gfn - h)
 
     def remove_extent(self, gfn: int, order: int) -> int | None:
