@@ -14,8 +14,8 @@ import sys
 import sysconfig
 import time
 import tracemalloc
-from collections.abc import Callable, Iterable
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from . import hosts
 from .claimsets import DOM0, XEN_DOMCTL_CLAIM_MEMORY_GET, xen_memory_claim_t
@@ -29,10 +29,10 @@ T = TypeVar("T")
 
 
 def progress(it: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
-    """A tqdm bar on stderr."""
-    from tqdm import tqdm
+    """A progress bar: a widget in a notebook, a tqdm bar on stderr in a terminal."""
+    from tqdm.auto import tqdm
 
-    bar: Iterable[T] = tqdm(it, desc=desc, total=total, leave=False, file=sys.stderr)
+    bar: Iterable[T] = tqdm(it, desc=desc, total=total, leave=False)
     return bar
 
 
@@ -78,25 +78,47 @@ def header() -> None:
     print(f"         {sys.executable}: {interpreter_build()}")
 
 
+NODE_SIZES = [("64 GiB", 64 * GIB_PAGES), ("1 TiB", TIB_PAGES), ("4 TiB", 4 * TIB_PAGES)]
+
+
+def host_build_record(nodes: int, node_pages: int, runs: int = 3) -> dict[str, Any]:
+    """Build a uniform host of *nodes* nodes: median seconds, peak memory, free blocks."""
+
+    def build() -> Xen:
+        return hosts.uniform(nodes, node_pages)
+
+    seconds = median_time(build, runs=runs)
+    peak = peak_memory(build)
+    return {
+        "nodes": nodes,
+        "node_pages": node_pages,
+        "pages": nodes * node_pages,
+        "free_blocks": sum(map(sum, build().buddyinfo())),
+        "seconds": seconds,
+        "peak_bytes": peak,
+    }
+
+
+def host_build_records(
+    counts: Sequence[int], sizes: Sequence[int], runs: int = 3
+) -> list[dict[str, Any]]:
+    """``host_build_record`` for every node count and node size (one run past 64 TiB)."""
+    grid = [(n, p) for n in counts for p in sizes]
+    return [
+        host_build_record(n, p, 1 if n * p >= 64 * TIB_PAGES else runs)
+        for n, p in progress(grid, "host builds")
+    ]
+
+
 def host_builds(quick: bool) -> None:
-    sizes = [("64 GiB", 64 * GIB_PAGES), ("1 TiB", TIB_PAGES), ("4 TiB", 4 * TIB_PAGES)]
     counts = [2, 8] if quick else [2, 8, 64]
+    records = host_build_records(counts, [p for _, p in NODE_SIZES])
     print("\nhost build: time (median s) and peak memory (MiB) per node count and node size")
-    print(f"{'nodes':>6} " + " ".join(f"{name:>18}" for name, _ in sizes) + "   free blocks")
-    for n in progress(counts, "host builds"):
-        cells = []
-        blocks = 0
-        for _name, pages in sizes:
-            runs = 1 if n * pages >= 64 * TIB_PAGES else 3
-
-            def build(p: int = pages, k: int = n) -> Xen:
-                return hosts.uniform(k, p)
-
-            t = median_time(build, runs=runs)
-            mem = peak_memory(build) / 2**20
-            cells.append(f"{t:8.3f} s {mem:6.1f} M")
-            blocks = n * (pages >> 18)
-        print(f"{n:>6} " + " ".join(f"{c:>18}" for c in cells) + f"   {blocks:>11}")
+    print(f"{'nodes':>6} " + " ".join(f"{name:>18}" for name, _ in NODE_SIZES) + "   free blocks")
+    for n in counts:
+        row = [r for r in records if r["nodes"] == n]
+        cells = [f"{r['seconds']:8.3f} s {r['peak_bytes'] / 2**20:6.1f} M" for r in row]
+        print(f"{n:>6} " + " ".join(f"{c:>18}" for c in cells) + f"   {row[-1]['free_blocks']:>11}")
 
 
 def _alloc_rate(xen: Xen, order: int, n: int, total: int = 2000) -> tuple[float, float]:
@@ -135,30 +157,71 @@ def _fragment(xen: Xen, pages: int) -> None:
             xen.free_domheap_pages(m, 0)
 
 
+def _two_64(nodes: int = 2) -> Xen:
+    return hosts.uniform(nodes, 64 * GIB_PAGES)
+
+
+def _fragmented() -> Xen:
+    xen = _two_64()
+    _fragment(xen, 20000)
+    return xen
+
+
+def _eight_4t() -> Xen:
+    return hosts.uniform(8, 4 * TIB_PAGES)
+
+
+# (label, host factory, order, extents per cycle)
+ALLOC_CASES: list[tuple[str, Callable[[], Xen], int, int]] = [
+    ("demo, fresh", hosts.demo, 0, 2000),
+    ("demo, fresh", hosts.demo, 9, 8),
+    ("2 x 64 GiB, fresh", _two_64, 0, 2000),
+    ("2 x 64 GiB, fresh", _two_64, 9, 2000),
+    ("2 x 64 GiB, fresh", _two_64, 18, 60),
+    ("2 x 64 GiB, fragmented", _fragmented, 0, 2000),
+    ("2 x 64 GiB, fragmented", _fragmented, 9, 2000),
+    ("2 x 64 GiB, fragmented", _fragmented, 18, 60),
+    ("8 x 4 TiB, fresh", _eight_4t, 0, 2000),
+    ("8 x 4 TiB, fresh", _eight_4t, 9, 2000),
+]
+
+
+def allocation_rate_records(
+    cases: Sequence[tuple[str, Callable[[], Xen], int, int]] = ALLOC_CASES, runs: int = 5
+) -> list[dict[str, Any]]:
+    """Allocations and frees per second (medians of *runs*) for each case, one host per label."""
+    built: dict[str, Xen] = {}
+    out = []
+    for label, make, order, n in progress(cases, "allocation rates"):
+        xen = built.get(label)
+        if xen is None:
+            xen = built[label] = make()
+        rates = [_alloc_rate(xen, order, n) for _ in range(runs)]
+        out.append(
+            {
+                "host": label,
+                "order": order,
+                "n": n,
+                "alloc_per_s": statistics.median(r[0] for r in rates),
+                "free_per_s": statistics.median(r[1] for r in rates),
+            }
+        )
+    return out
+
+
 def allocation_rates(quick: bool) -> None:
-    print("\nallocations per second and frees (with merging) per second: median of 5 runs,")
+    records = allocation_rate_records(runs=3 if quick else 5)
+    print(
+        "\nallocations per second and frees (with merging) per second: median of "
+        f"{3 if quick else 5} runs,"
+    )
     print("each timing 2000 allocations in cycles of n (allocate n extents, free them)")
     print(f"{'host':30} {'order':>5} {'n':>5} {'alloc/s':>10} {'free/s':>10}")
-    cases: list[tuple[str, Callable[[], Xen] | None, int, int]] = [
-        ("demo, fresh", hosts.demo, 0, 2000),
-        ("demo, fresh", hosts.demo, 9, 8),
-        ("2 x 64 GiB, fresh", lambda: hosts.uniform(2, 64 * GIB_PAGES), 0, 2000),
-        ("2 x 64 GiB, fresh", lambda: hosts.uniform(2, 64 * GIB_PAGES), 9, 2000),
-        ("2 x 64 GiB, fresh", lambda: hosts.uniform(2, 64 * GIB_PAGES), 18, 60),
-        ("2 x 64 GiB, fragmented", None, 0, 2000),
-        ("2 x 64 GiB, fragmented", None, 9, 2000),
-        ("2 x 64 GiB, fragmented", None, 18, 60),
-        ("8 x 4 TiB, fresh", lambda: hosts.uniform(8, 4 * TIB_PAGES), 0, 2000),
-        ("8 x 4 TiB, fresh", lambda: hosts.uniform(8, 4 * TIB_PAGES), 9, 2000),
-    ]
-    frag = hosts.uniform(2, 64 * GIB_PAGES)
-    _fragment(frag, 20000)
-    for label, make, order, n in progress(cases, "allocation rates"):
-        xen = frag if make is None else make()
-        rates = [_alloc_rate(xen, order, n) for _ in range(3 if quick else 5)]
-        a = statistics.median(r[0] for r in rates)
-        f = statistics.median(r[1] for r in rates)
-        print(f"{label:30} {order:>5} {n:>5} {a:10.0f} {f:10.0f}")
+    for r in records:
+        print(
+            f"{r['host']:30} {r['order']:>5} {r['n']:>5} "
+            f"{r['alloc_per_s']:10.0f} {r['free_per_s']:10.0f}"
+        )
 
 
 def claim_times() -> None:
@@ -182,32 +245,43 @@ def claim_times() -> None:
         print(f"{n:>8} {set_t * 1e6:10.1f} {get_t * 1e6:10.1f}")
 
 
+def populate_guest(gib: int, bulk: bool) -> tuple[Xen, float]:
+    """Populate a *gib* GiB guest in 2 MiB extents, one call, on node 0 of a fresh host.
+
+    Returns the host and the call's seconds; ``bulk`` chooses the bulk path or
+    the per-extent loop (``Xen.bulk_populate``).
+    """
+    extents = gib * 512
+    xen = hosts.uniform(2, max(gib, 64) * GIB_PAGES)
+    xen.bulk_populate = bulk
+    d = xen.domain_create()
+    t0 = time.perf_counter()
+    done = xen.do_memory_op_populate_physmap(
+        DOM0, d.domid, extents, 9, XENMEMF_node(0), [i << 9 for i in range(extents)]
+    )
+    seconds = time.perf_counter() - t0
+    assert done == extents
+    return xen, seconds
+
+
 def populate_time(quick: bool) -> None:
     print("\npopulate a guest in 2 MiB extents (one XENMEM_populate_physmap call, node 0),")
     print("then free it (one XENMEM_decrease_reservation call)")
     print(f"{'guest':>8} {'path':>6} {'seconds':>9} {'extents/s':>10}")
     sizes = [16] if quick else [256, 1024]
     for gib in sizes:
+        extents = gib * 512
         for bulk in (True, False):
             if gib > 256 and not bulk:
                 continue
-            extents = gib * 512
-            gfns = [i << 9 for i in range(extents)]
-            times = []
-            for _ in range(2):  # the better of two fresh runs (the first warms up)
-                xen = hosts.uniform(2, max(gib, 64) * GIB_PAGES)
-                xen.bulk_populate = bulk
-                d = xen.domain_create()
-                t0 = time.perf_counter()
-                done = xen.do_memory_op_populate_physmap(
-                    DOM0, d.domid, extents, 9, XENMEMF_node(0), gfns
-                )
-                times.append(time.perf_counter() - t0)
-                assert done == extents
-            t = min(times)
+            # the better of two fresh runs (the first warms up)
+            (xen, t), (_, t2) = populate_guest(gib, bulk), populate_guest(gib, bulk)
+            t = min(t, t2)
             path = "bulk" if bulk else "loop"
             print(f"{gib:>5} GiB {path:>6} {t:9.2f} {extents / t:10.0f}")
             if bulk:  # and give it all back (XENMEM_decrease_reservation, one call)
+                d = xen.domains[1]
+                gfns = [i << 9 for i in range(extents)]
                 t0 = time.perf_counter()
                 done = xen.do_memory_op_decrease_reservation(DOM0, d.domid, extents, 9, gfns)
                 t = time.perf_counter() - t0

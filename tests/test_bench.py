@@ -1,0 +1,59 @@
+"""The benchmark's measuring functions: real hosts, real counts (times are not asserted)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import claims
+from claims import bench
+from claims.events import AllocRun
+
+GIB = 1 << 18
+
+
+def test_host_build_record_counts_pages_and_free_blocks() -> None:
+    r = bench.host_build_record(2, 64 * GIB, runs=1)
+    assert (r["nodes"], r["pages"]) == (2, 128 * GIB)
+    assert r["free_blocks"] == 2 * 64  # order-18 blocks of 1 GiB
+    assert r["seconds"] > 0 and r["peak_bytes"] > 0
+
+
+def test_host_build_records_cover_the_grid() -> None:
+    recs = bench.host_build_records([1, 2], [GIB, 4 * GIB], runs=1)
+    assert [(r["nodes"], r["node_pages"]) for r in recs] == [
+        (1, GIB),
+        (1, 4 * GIB),
+        (2, GIB),
+        (2, 4 * GIB),
+    ]
+    assert [r["free_blocks"] for r in recs] == [1, 4, 2, 8]
+
+
+def test_allocation_rate_records_leave_the_host_as_it_was() -> None:
+    xen = claims.hosts.demo()
+    before = xen.state()["free"]
+    recs = bench.allocation_rate_records([("demo", lambda: xen, 9, 8)], runs=2)
+    assert len(recs) == 1 and recs[0]["order"] == 9 and recs[0]["n"] == 8
+    assert recs[0]["alloc_per_s"] > 0 and recs[0]["free_per_s"] > 0
+    assert xen.state()["free"] == before  # every cycle freed what it took, and it merged
+
+
+@pytest.fixture
+def no_debug_checks() -> Iterator[None]:
+    """The bulk path stands aside under debug_checks; the bench runs without them."""
+    old = claims.Xen.debug_checks
+    claims.Xen.debug_checks = False
+    yield
+    claims.Xen.debug_checks = old
+
+
+def test_populate_guest_bulk_and_loop_agree(no_debug_checks: None) -> None:
+    bulk, _ = bench.populate_guest(1, bulk=True)
+    loop, _ = bench.populate_guest(1, bulk=False)
+    assert any(type(e) is AllocRun for e in bulk.events._events)  # the bulk path ran
+    assert not any(type(e) is AllocRun for e in loop.events._events)
+    assert bulk.domains[1].tot_pages == loop.domains[1].tot_pages == GIB
+    assert bulk.state() == loop.state()
+    assert [str(e) for e in bulk.events] == [str(e) for e in loop.events]
