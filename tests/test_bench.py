@@ -57,3 +57,24 @@ def test_populate_guest_bulk_and_loop_agree(no_debug_checks: None) -> None:
     assert bulk.domains[1].tot_pages == loop.domains[1].tot_pages == GIB
     assert bulk.state() == loop.state()
     assert [str(e) for e in bulk.events] == [str(e) for e in loop.events]
+
+
+def test_views_of_the_records_carry_their_numbers() -> None:
+    from claims import viz_bench
+
+    recs = bench.host_build_records([1, 2], [GIB, 4 * GIB], runs=1)
+    fig = viz_bench.host_growth(recs)
+    assert [t.name for t in fig.data] == ["1 nodes", "1 nodes", "2 nodes", "2 nodes"]
+    assert list(fig.data[2].x) == [2, 8]  # free blocks of 2 x 1 GiB and 2 x 4 GiB
+    assert list(fig.data[3].y) == [r["peak_bytes"] / 2**20 for r in recs[2:]]
+    rates = [
+        {"host": "a", "order": 0, "n": 8, "alloc_per_s": 1.0, "free_per_s": 2.0},
+        {"host": "a", "order": 9, "n": 8, "alloc_per_s": 3.0, "free_per_s": 4.0},
+        {"host": "b", "order": 0, "n": 8, "alloc_per_s": 5.0, "free_per_s": 6.0},
+    ]
+    fig = viz_bench.allocation_rates(rates)
+    assert [(t.name, list(t.x), list(t.y)) for t in fig.data] == [
+        ("order 0", ["a", "b"], [1.0, 5.0]),
+        ("order 9", ["a"], [3.0]),
+    ]
+    assert fig.layout.shapes[0].y0 == viz_bench.TARGET_ALLOCS_PER_S

@@ -1,0 +1,95 @@
+"""Views of the benchmark's records (``claims.bench``): pure functions to plotly figures.
+
+Times come from the machine that measured them; the figures show their shape
+(what grows with what), and hover text gives the exact figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .viz import _layout
+
+TARGET_ALLOCS_PER_S = 200_000  # issue 7's target for orders 0 and 9 on the demo host
+_ORDER_COLOURS = {0: "#1f77b4", 9: "#ff7f0e", 18: "#2ca02c"}
+_PAGES_PER_GIB = 1 << 18
+
+
+def _size(pages: int) -> str:
+    gib = pages // _PAGES_PER_GIB
+    return f"{gib // 1024} TiB" if gib >= 1024 else f"{gib} GiB"
+
+
+def host_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
+    """Build time and peak memory against free blocks, one line per node count.
+
+    *records* are ``bench.host_build_records``; both axes are logarithmic, so
+    a line of slope 1 grows in proportion to the free blocks.
+    """
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("build time (s)", "peak memory while building (MiB)")
+    )
+    for nodes in sorted({r["nodes"] for r in records}):
+        rows = sorted((r for r in records if r["nodes"] == nodes), key=lambda r: r["pages"])
+        x = [r["free_blocks"] for r in rows]
+        hover = [
+            f"{nodes} × {_size(r['node_pages'])}: {r['pages']:,} pages, "
+            f"{r['free_blocks']:,} free blocks<br>{r['seconds']:.4f} s, "
+            f"{r['peak_bytes'] / 2**20:.2f} MiB"
+            for r in rows
+        ]
+        seconds = [r["seconds"] for r in rows]
+        mib = [r["peak_bytes"] / 2**20 for r in rows]
+        for col, y in ((1, seconds), (2, mib)):
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    mode="lines+markers",
+                    name=f"{nodes} nodes",
+                    legendgroup=str(nodes),
+                    showlegend=col == 1,
+                    hovertext=hover,
+                    hoverinfo="text",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(type="log", title_text="free blocks")
+    fig.update_yaxes(type="log")
+    return _layout(fig, "Host builds grow with free blocks (node sizes 64 GiB to 4 TiB)")
+
+
+def allocation_rates(records: Sequence[dict[str, Any]]) -> go.Figure:
+    """Allocations per second per host and order (``bench.allocation_rate_records``)."""
+    fig = go.Figure()
+    hosts = list(dict.fromkeys(r["host"] for r in records))
+    for order in sorted({r["order"] for r in records}):
+        rows = {r["host"]: r for r in records if r["order"] == order}
+        fig.add_trace(
+            go.Bar(
+                x=[h for h in hosts if h in rows],
+                y=[rows[h]["alloc_per_s"] for h in hosts if h in rows],
+                name=f"order {order}",
+                marker_color=_ORDER_COLOURS.get(order),
+                hovertext=[
+                    f"{h}, order {order}: {rows[h]['alloc_per_s']:,.0f} allocations/s, "
+                    f"{rows[h]['free_per_s']:,.0f} frees/s (cycles of {rows[h]['n']})"
+                    for h in hosts
+                    if h in rows
+                ],
+                hoverinfo="text",
+            )
+        )
+    fig.add_hline(
+        y=TARGET_ALLOCS_PER_S,
+        line_dash="dash",
+        annotation_text="issue 7 target",
+        annotation_position="top left",
+    )
+    fig.update_layout(barmode="group", yaxis_title="allocations per second")
+    return _layout(fig, "alloc_domheap_pages per second, by host and order")
