@@ -7,6 +7,7 @@ several runs.  Nothing here asserts a time: speed goals are read off the table.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import statistics
@@ -196,6 +197,8 @@ def allocation_rate_records(
         xen = built.get(label)
         if xen is None:
             xen = built[label] = make()
+        gc.collect()  # start from a collected heap, not with the last case's garbage
+        _alloc_rate(xen, order, n, total=n)  # one untimed cycle warms the interpreter up
         rates = [_alloc_rate(xen, order, n) for _ in range(runs)]
         out.append(
             {

@@ -16,6 +16,7 @@ from .viz import _layout
 
 TARGET_ALLOCS_PER_S = 200_000  # issue 7's target for orders 0 and 9 on the demo host
 _ORDER_COLOURS = {0: "#1f77b4", 9: "#ff7f0e", 18: "#2ca02c"}
+_LINE_COLOURS = ["#636efa", "#00cc96", "#ef553b", "#ab63fa", "#ffa15a", "#19d3f3"]
 _PAGES_PER_GIB = 1 << 18
 
 
@@ -33,7 +34,8 @@ def host_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
     fig = make_subplots(
         rows=1, cols=2, subplot_titles=("build time (s)", "peak memory while building (MiB)")
     )
-    for nodes in sorted({r["nodes"] for r in records}):
+    for i, nodes in enumerate(sorted({r["nodes"] for r in records})):
+        colour = _LINE_COLOURS[i % len(_LINE_COLOURS)]
         rows = sorted((r for r in records if r["nodes"] == nodes), key=lambda r: r["pages"])
         x = [r["free_blocks"] for r in rows]
         hover = [
@@ -51,6 +53,7 @@ def host_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
                     y=y,
                     mode="lines+markers",
                     name=f"{nodes} nodes",
+                    line_color=colour,
                     legendgroup=str(nodes),
                     showlegend=col == 1,
                     hovertext=hover,
@@ -61,7 +64,8 @@ def host_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
             )
     fig.update_xaxes(type="log", title_text="free blocks")
     fig.update_yaxes(type="log")
-    return _layout(fig, "Host builds grow with free blocks (node sizes 64 GiB to 4 TiB)")
+    _layout(fig, "Host builds grow with free blocks (node sizes 64 GiB to 4 TiB)")
+    return fig.update_layout(margin={"t": 90})  # room for the subplot titles
 
 
 def allocation_rates(records: Sequence[dict[str, Any]]) -> go.Figure:
