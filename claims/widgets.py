@@ -23,7 +23,7 @@ from .claimsets import (
     xen_memory_claim_t,
 )
 from .constants import MEMF_exact_node, MEMF_no_refcount, MEMF_node
-from .errors import errname
+from .errors import XenBugError, errname
 from .events import Event
 from .replay import apply, fresh_host
 from .xen import Xen
@@ -93,6 +93,9 @@ class Controller:
             except (ValueError, TypeError, KeyError) as e:
                 self.last_error = e
                 self._say(False, f"refused: {e}; nothing changed")
+            except XenBugError as e:  # a state Xen never reaches; the model refused the call
+                self.last_error = e
+                self._say(False, f"{e}; the model changed nothing")
             except Exception as e:  # no traceback may reach the notebook
                 self.last_error = e
                 self._say(False, f"internal error: {type(e).__name__}: {e}")

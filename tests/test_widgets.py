@@ -243,3 +243,20 @@ def test_explorer_presets_rebuild_and_close_the_old_controllers() -> None:
         ClaimsExplorer("huge")
     with pytest.raises(TypeError, match="preset name"):
         ClaimsExplorer(3)  # type: ignore[arg-type]
+
+
+def test_stepper_reports_xens_bug_on_a_page_marked_offline(xen: claims.Xen) -> None:
+    """A page marked offline but not reserved is not free: the step Xen would BUG() on
+    is shown as such, and nothing changes."""
+    xen.mark_page_offline(0x1FFF)  # the top page of node 0's buddy: the first order-0 pick
+    st = AllocationStepper(xen)
+    st.domain.value = 1
+    st.order.value = "0"
+    st.node.value = 0
+    st.exact.value = True
+    before = xen.state()
+    st.step.click()
+    assert isinstance(st.last_error, claims.XenBugError)
+    assert "MFN 0x1fff is offlined, not free" in st.result.value
+    assert "Xen would BUG() here; the model changed nothing" in st.result.value
+    assert xen.state() == before
