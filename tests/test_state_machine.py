@@ -368,6 +368,12 @@ class ClaimsMachine(RuleBasedStateMachine):
                 lambda: libxc.xc_domain_create(self.xch, cfg),
                 lambda: self.ref.domain_create(domid, max_pages),
             )
+            if out.exc is None and data.draw(st.booleans(), "setmaxmem as libxl does"):
+                self.run(
+                    "setmaxmem",
+                    lambda: libxc.xc_domain_setmaxmem(self.xch, domid, U32 << 2),
+                    lambda: self.ref.set_max_pages(domid, U32),
+                )
         else:
             max_pages = data.draw(st.sampled_from([MAX_PAGES_UNLIMITED, 0, 8, 64, 300]), "max")
             out = self.run(
