@@ -327,7 +327,7 @@ class Heap:
 
     def _unlink(self, mfn: int) -> FreeBlock:
         blk = self._free.pop(mfn)
-        del self._heap[(blk.node, self.page_to_zone(mfn), blk.order)][mfn]
+        del self._heap[(blk.node, mfn.bit_length() or 1, blk.order)][mfn]  # page_to_zone
         return blk
 
     def find_free_head(self, mfn: int) -> int | None:
@@ -520,7 +520,7 @@ class Heap:
         assert node is not None
         zone = mfn.bit_length() or 1  # page_to_zone
         pg_offlined = False
-        for m in self._pgstate_in(mfn, mfn + size):
+        for m in self._pgstate_in(mfn, mfn + size) if self._pgstate else ():
             f = self._pgstate[m]
             if f & PG_OFFLINING:  # mark_page_free: offlining -> offlined
                 self._pgstate[m] = (f & PG_BROKEN) | PG_OFFLINED
