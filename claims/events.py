@@ -209,24 +209,24 @@ class EventLog:
         self._events[seq] = e
         return e
 
+    def _push(self, entry: Any, top: bool) -> None:
+        """Append one entry (an ``Event`` or a compact tuple) and run the hook."""
+        if top:
+            self._by_thread[get_ident()] = len(self._events)
+        self._events.append(entry)
+        if self.on_record is not None:
+            self.on_record()
+
     def record(self, op: str, args: dict[str, Any], result: Any, **info: Any) -> Event:
         top = self._depth == 0
         ev = Event(len(self._events), op, args, result, info, top)
-        if top:
-            self._by_thread[get_ident()] = len(self._events)
-        self._events.append(ev)
-        if self.on_record is not None:
-            self.on_record()
+        self._push(ev, top)
         return ev
 
     def record_info(self, op: str, args: dict[str, Any], result: Any, info: dict[str, Any]) -> None:
         """``record`` with an info dict the caller built (and hands over)."""
         top = self._depth == 0
-        if top:
-            self._by_thread[get_ident()] = len(self._events)
-        self._events.append(Event(len(self._events), op, args, result, info, top))
-        if self.on_record is not None:
-            self.on_record()
+        self._push(Event(len(self._events), op, args, result, info, top), top)
 
     def record_alloc(
         self,
@@ -240,7 +240,8 @@ class EventLog:
     ) -> None:
         """``record_counted`` for an allocation (args ``d``, ``order``, ``memflags``).
 
-        The hottest call of the model: not even the args dict is built until read.
+        The hottest call of the model: not even the args dict is built until read,
+        and ``_push`` is written out here to save a call.
         """
         top = self._depth == 0
         if top:
@@ -264,11 +265,7 @@ class EventLog:
         read; *flat_counters* is ``Heap._flat_counters()``.
         """
         top = self._depth == 0
-        if top:
-            self._by_thread[get_ident()] = len(self._events)
-        self._events.append((op, args, result, info, top, *flat_counters))
-        if self.on_record is not None:
-            self.on_record()
+        self._push((op, args, result, info, top, *flat_counters), top)
 
     @contextmanager
     def nested(self) -> Iterator[None]:

@@ -125,6 +125,7 @@ def _forwarding_source(fn: Callable[..., Any]) -> tuple[str, str]:
     """*fn*'s parameter list with placeholder defaults, and the call that passes them all on."""
     params, args = [], []
     star = False
+    last_positional_only = 0  # how many parameters the "/" follows
     kinds = inspect.Parameter
     for p in inspect.signature(fn).parameters.values():
         default = "" if p.default is kinds.empty else "=None"  # the real ones are copied over
@@ -145,10 +146,9 @@ def _forwarding_source(fn: Callable[..., Any]) -> tuple[str, str]:
             params.append(p.name + default)
             args.append(p.name)
             if p.kind is kinds.POSITIONAL_ONLY:
-                params.append("/")
-    # a "/" belongs after the last positional-only parameter only
-    while params.count("/") > 1:
-        params.remove("/")
+                last_positional_only = len(params)
+    if last_positional_only:
+        params.insert(last_positional_only, "/")
     return ", ".join(params), ", ".join(args)
 
 
