@@ -46,13 +46,43 @@ class Counters(tuple[Any, ...]):
 def counters_from_flat(flat: tuple[Any, ...]) -> Counters:
     """``Counters`` from the flat tuple the hot paths record (``Heap._flat_counters``).
 
-    The flat form is ``total, outstanding, domain claims (None on a bare
-    heap), *node_avail_pages, *claimed_pages``: one tuple of plain values,
-    which Python's cyclic GC stops tracking the first time it sees it.
+    The flat form is ``total, outstanding, domain claims, *node_avail_pages,
+    *claimed_pages``.  Domain claims are ``None`` on a bare heap (no such
+    counter) or a tuple of ``(domid, outstanding_pages, claims)``, read back as
+    a dict.  All plain values and tuples, no dict: see ``EventLog``.
     """
     n = (len(flat) - 3) >> 1
     head = (flat[0], flat[1], flat[3 : 3 + n], flat[3 + n :])
-    return Counters(head if flat[2] is None else (*head, flat[2]))
+    by_domain = flat[2]
+    if by_domain is None:
+        return Counters(head)
+    return Counters((*head, {domid: (out, claims) for domid, out, claims in by_domain}))
+
+
+# The info of a successful allocation, as ``Heap._alloc_heap_pages`` returns and
+# the log stores it: a plain tuple (no dict, see ``EventLog``), read as a dict.
+AllocInfo = tuple[
+    tuple[int, int],  # zones: (zone_lo, zone_hi) asked for
+    int,  # node
+    int,  # zone
+    int,  # from_order: the order of the buddy the pages came from
+    tuple[tuple[str, int], ...] | None,  # redeemed: the rule set's redeem(), as items
+    str | None,  # "scrubbed" or "dirty" ...
+    int,  # ... and how many pages were
+]
+
+
+def alloc_info_dict(info: AllocInfo | dict[str, Any]) -> dict[str, Any]:
+    """An allocation's info as a dict (a dict is returned as it is)."""
+    if isinstance(info, dict):
+        return info
+    zones, node, zone, from_order, redeemed, dirty_key, dirty = info
+    out: dict[str, Any] = {"zones": zones, "node": node, "zone": zone, "from_order": from_order}
+    if redeemed:
+        out["redeemed"] = dict(redeemed)
+    if dirty_key is not None:
+        out[dirty_key] = dirty
+    return out
 
 
 class Event:
@@ -182,7 +212,17 @@ class AllocRun:
 
 
 class EventLog:
-    """The ordered list of a host's events (bulk runs are stored compactly, read as events)."""
+    """The ordered list of a host's events, each built when first read.
+
+    Allocations and frees, the hottest steps, are stored as one plain tuple of
+    plain values and tuples (``record_alloc``, ``record_free``); bulk runs as
+    one ``AllocRun``.  Holding no dict lets Python's cyclic GC stop tracking
+    those tuples: it untracks a tuple of untracked values when it collects
+    it, one level of nesting per collection (an allocation with no claims
+    about is untracked before it reaches the oldest generation).  A log of
+    millions of events then costs a full collection almost nothing to walk,
+    and allocation stays as fast in a long session as in a new one.
+    """
 
     def __init__(self) -> None:
         self._events: list[Any] = []  # Event; AllocRun or tuple until first read
@@ -197,12 +237,13 @@ class EventLog:
         seq = i if i >= 0 else len(self._events) + i
         if type(e) is AllocRun:
             e = e.event(seq - e.first, seq)
-        elif type(e[1]) is dict:  # recorded by record_counted
-            op, args, result, info, top = e[:5]
-            info["counters"] = counters_from_flat(e[5:])
-            e = Event(seq, op, args, result, info, top)
-        else:  # recorded by record_alloc (e[1] is the domid: an int or None)
-            op, domid, order, memflags, mfn, info, top = e[:7]
+        elif e[0] == "free_domheap_pages":  # recorded by record_free
+            op, top, mfn, order, domid, need_scrub = e[:6]
+            info = {"d": domid, "need_scrub": need_scrub, "counters": counters_from_flat(e[6:])}
+            e = Event(seq, op, {"mfn": mfn, "order": order}, None, info, top)
+        else:  # recorded by record_alloc
+            op, top, domid, order, memflags, mfn, alloc_info = e[:7]
+            info = alloc_info_dict(alloc_info)
             info["counters"] = counters_from_flat(e[7:])
             args = {"d": domid, "order": order, "memflags": memflags}
             e = Event(seq, op, args, mfn, info, top)
@@ -235,37 +276,35 @@ class EventLog:
         order: int,
         memflags: int,
         mfn: int | None,
-        info: dict[str, Any],
+        info: AllocInfo | dict[str, Any],
         flat_counters: tuple[Any, ...],
     ) -> None:
-        """``record_counted`` for an allocation (args ``d``, ``order``, ``memflags``).
+        """An allocation (args ``d``, ``order``, ``memflags``), with the counters after it.
 
-        The hottest call of the model: not even the args dict is built until read,
-        and ``_push`` is written out here to save a call.
+        *info* is an ``AllocInfo`` (success) or a dict (a refusal, rare);
+        *flat_counters* is ``Heap._flat_counters()``.  The event is kept as one
+        plain tuple and built when first read.  The hottest call of the model:
+        ``_push`` is written out here to save a call.
         """
         top = self._depth == 0
         if top:
             self._by_thread[get_ident()] = len(self._events)
-        self._events.append((op, domid, order, memflags, mfn, info, top, *flat_counters))
+        self._events.append((op, top, domid, order, memflags, mfn, info, *flat_counters))
         if self.on_record is not None:
             self.on_record()
 
-    def record_counted(
+    def record_free(
         self,
         op: str,
-        args: dict[str, Any],
-        result: Any,
-        info: dict[str, Any],
+        mfn: int,
+        order: int,
+        domid: int | None,
+        need_scrub: bool,
         flat_counters: tuple[Any, ...],
     ) -> None:
-        """``record_info`` plus the host's counters after the step, for the hottest calls.
-
-        The event is kept as one flat tuple and built, the same as
-        ``record_info`` would build it (``info["counters"]`` last), when first
-        read; *flat_counters* is ``Heap._flat_counters()``.
-        """
+        """A free (args ``mfn``, ``order``; info ``d``, ``need_scrub``), as ``record_alloc``."""
         top = self._depth == 0
-        self._push((op, args, result, info, top, *flat_counters), top)
+        self._push((op, top, mfn, order, domid, need_scrub, *flat_counters), top)
 
     @contextmanager
     def nested(self) -> Iterator[None]:
@@ -281,11 +320,7 @@ class EventLog:
         return [
             self._get(i)
             for i, e in enumerate(self._events)
-            if (
-                e.top
-                if type(e) is Event
-                else type(e) is tuple and e[4 if type(e[1]) is dict else 6]
-            )
+            if (e.top if type(e) is Event else type(e) is tuple and e[1])
         ]
 
     def __len__(self) -> int:

@@ -32,7 +32,7 @@ from .constants import (
 )
 from .domain import Domain
 from .errors import InvariantError, XenBugError
-from .events import Counters, EventLog, counters_from_flat
+from .events import AllocInfo, Counters, EventLog, counters_from_flat
 from .rangeset import RangeSet
 from .validate import check_int, check_order
 
@@ -683,14 +683,15 @@ class Heap:
         order: int,
         memflags: int,
         mfn: int | None,
-        info: dict[str, Any],
+        info: AllocInfo | dict[str, Any],
     ) -> None:
         domid = d.domid if d else None
         self.events.record_alloc(op, domid, order, memflags, mfn, info, self._flat_counters())
 
     def _alloc_heap_pages(
         self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
-    ) -> tuple[int | None, dict[str, Any]]:
+    ) -> tuple[int, AllocInfo] | tuple[None, dict[str, Any]]:
+        """The allocation proper: the head MFN and an ``AllocInfo``, or ``None`` and why."""
         zones = self._zone_pairs.get(zone_lo << 8 | zone_hi)
         if zones is None:  # shared, so that the many events holding it stay out of the GC's way
             zones = self._zone_pairs.setdefault(zone_lo << 8 | zone_hi, (zone_lo, zone_hi))
@@ -743,6 +744,7 @@ class Heap:
             d.last_alloc_node = node
         self._seq += 1
         self._inuse[pg] = InUse(order, None, self._seq)
+        dirty_key: str | None = None
         dirty_cnt = 0
         if first_dirty != INVALID_DIRTY_IDX:
             end = pg + request
@@ -751,12 +753,17 @@ class Heap:
             else:
                 dirty_cnt = self._dirty.remove(pg, end)
             self.node_need_scrub[node] -= dirty_cnt
-        info: dict[str, Any] = {"zones": zones, "node": node, "zone": zone, "from_order": blk.order}
-        if redeemed:
-            info["redeemed"] = redeemed
-        if dirty_cnt:
-            info["scrubbed" if not memflags & MEMF_no_scrub else "dirty"] = dirty_cnt
-        return pg, info
+            if dirty_cnt:
+                dirty_key = "scrubbed" if not memflags & MEMF_no_scrub else "dirty"
+        return pg, (
+            zones,
+            node,
+            zone,
+            blk.order,
+            tuple(redeemed.items()) if redeemed else None,
+            dirty_key,
+            dirty_cnt,
+        )
 
     def _check_pages_free(self, head: int, order: int) -> None:
         """Every page handed out must be free, or Xen ``BUG()``s (PA §2.3 step 9).
@@ -914,7 +921,7 @@ class Heap:
             *self.claimed_pages,
         )
 
-    def _claims_by_domain(self) -> dict[int, tuple[int, tuple[int, ...]]] | None:
+    def _claims_by_domain(self) -> tuple[tuple[int, int, tuple[int, ...]], ...] | None:
         return None  # a bare heap has no domains: the Xen class has
 
     def state(self) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from .constants import (
 )
 from .domain import Domain
 from .errors import InvariantError
+from .events import AllocInfo, alloc_info_dict
 from .heap import _MEMF_SUSPECT, PG_OFFLINING, InUse, NodeSpec
 from .locks import HEAP_LOCK_RANK, OrderedLock, lock_entry_points
 from .memory import MemoryOps
@@ -97,15 +98,15 @@ class Xen(MemoryOps):
         """The privileged control domain, as a hypercall caller."""
         return DOM0
 
-    def _claims_by_domain(self) -> dict[int, tuple[int, tuple[int, ...]]]:
-        """Each claiming domain's ``(outstanding_pages, claims)``; others are left out."""
+    def _claims_by_domain(self) -> tuple[tuple[int, int, tuple[int, ...]], ...]:
+        """Each claiming domain's ``(domid, outstanding_pages, claims)``; others left out."""
         if not self.outstanding_claims:  # the sum of the domains' outstanding_pages
-            return {}
-        return {
-            d.domid: (d.outstanding_pages, tuple(d.claims))
+            return ()
+        return tuple(
+            (d.domid, d.outstanding_pages, tuple(d.claims))
             for d in self.domains.values()
             if d.outstanding_pages
-        }
+        )
 
     def __repr__(self) -> str:
         return (
@@ -320,6 +321,7 @@ class Xen(MemoryOps):
         if memflags & MEMF_no_owner:
             memflags |= MEMF_no_refcount
         pg: int | None = None
+        result: AllocInfo | dict[str, Any]
         if not self.dma_bitsize:
             memflags &= ~MEMF_no_dma
             pg, result = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
@@ -328,10 +330,10 @@ class Xen(MemoryOps):
             dma_zone = self.bits_to_zone(self.dma_bitsize)
             if dma_zone < zone_hi:
                 pg, info = self._alloc_heap_pages(dma_zone + 1, zone_hi, order, memflags, d)
-                attempts.append(info)
+                attempts.append(alloc_info_dict(info))
             if pg is None and not memflags & MEMF_no_dma:
                 pg, info = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
-                attempts.append(info)
+                attempts.append(alloc_info_dict(info))
             if len(attempts) == 1:
                 result = attempts[0]
             else:
@@ -346,6 +348,7 @@ class Xen(MemoryOps):
                 if rc:
                     self._take_inuse(pg, order)
                     self._free_heap_pages(pg, order, bool(memflags & MEMF_no_scrub))
+                    result = alloc_info_dict(result)
                     result["assign_pages"] = rc
                     result["reason"] = f"assign_pages failed ({errno.errorcode[-rc]})"
                     pg = None
@@ -393,12 +396,8 @@ class Xen(MemoryOps):
         else:
             scrub = True
         self._free_heap_pages(mfn, order, scrub)
-        self.events.record_counted(
-            "free_domheap_pages",
-            {"mfn": mfn, "order": order},
-            None,
-            {"d": d.domid if d else None, "need_scrub": scrub},
-            self._flat_counters(),
+        self.events.record_free(
+            "free_domheap_pages", mfn, order, d.domid if d else None, scrub, self._flat_counters()
         )
 
     def allocated_by_node(self) -> dict[tuple[int, int | None], int]:
