@@ -227,6 +227,31 @@ def allocation_rates(quick: bool) -> None:
         )
 
 
+def log_growth_records(sizes: Sequence[int], runs: int = 5) -> list[dict[str, Any]]:
+    """Order-0 allocations per second on the demo host once its event log holds *sizes* events.
+
+    A long session must stay as fast as a new one: the log's stored events are
+    kept out of the cyclic GC's way (``events.EventLog``), so the rate is flat.
+    """
+    xen = hosts.demo()
+    out = []
+    for size in progress(sizes, "event log growth"):
+        while len(xen.events) < size:
+            _alloc_rate(xen, 0, 2000, total=2000)  # 4000 events a cycle
+        before = len(xen.events)
+        rates = [_alloc_rate(xen, 0, 2000)[0] for _ in range(runs)]
+        out.append({"events": before, "alloc_per_s": statistics.median(rates)})
+    return out
+
+
+def log_growth(quick: bool) -> None:
+    sizes = [0, 100_000, 250_000] if quick else [0, 250_000, 1_000_000, 2_000_000]
+    print("\norder-0 allocations per second on the demo host as its event log grows (median of 5)")
+    print(f"{'events in the log':>18} {'alloc/s':>10}")
+    for r in log_growth_records(sizes):
+        print(f"{r['events']:>18} {r['alloc_per_s']:10.0f}")
+
+
 def claim_times() -> None:
     print("\nclaim SET and GET on a 64-node host (median of 200, microseconds)")
     xen = hosts.uniform(64, 64 * GIB_PAGES)
@@ -336,6 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     header()
     host_builds(args.quick)
     allocation_rates(args.quick)
+    log_growth(args.quick)
     claim_times()
     populate_time(args.quick)
     if not args.no_widgets:

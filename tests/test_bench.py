@@ -40,6 +40,13 @@ def test_allocation_rate_records_leave_the_host_as_it_was() -> None:
     assert xen.state()["free"] == before  # every cycle freed what it took, and it merged
 
 
+def test_log_growth_records_time_allocations_after_the_log_has_grown() -> None:
+    recs = bench.log_growth_records([0, 10_000], runs=1)
+    assert recs[0]["events"] == 1  # the demo host's init_heap_pages
+    # then cycles of 2000 allocations and 2000 frees, each recording one event
+    assert recs[1]["events"] == 1 + 3 * 4000 and all(r["alloc_per_s"] > 0 for r in recs)
+
+
 @pytest.fixture
 def no_debug_checks() -> Iterator[None]:
     """The bulk path stands aside under debug_checks; the bench runs without them."""
