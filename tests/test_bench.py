@@ -43,8 +43,8 @@ def test_allocation_rate_records_leave_the_host_as_it_was() -> None:
 def test_log_growth_records_time_allocations_after_the_log_has_grown() -> None:
     recs = bench.log_growth_records([0, 10_000], runs=1)
     assert recs[0]["events"] == 1  # the demo host's init_heap_pages
-    # then cycles of 2000 allocations and 2000 frees, each recording one event
-    assert recs[1]["events"] == 1 + 3 * 4000 and all(r["alloc_per_s"] > 0 for r in recs)
+    # then 3 cycles: domain_create, 2000 allocations, 2000 frees, domain_kill
+    assert recs[1]["events"] == 1 + 3 * (1 + 4000 + 1) and all(r["alloc_per_s"] > 0 for r in recs)
 
 
 @pytest.fixture
