@@ -40,13 +40,6 @@ def test_allocation_rate_records_leave_the_host_as_it_was() -> None:
     assert xen.state()["free"] == before  # every cycle freed what it took, and it merged
 
 
-def test_log_growth_records_time_allocations_after_the_log_has_grown() -> None:
-    recs = bench.log_growth_records([0, 10_000], runs=1)
-    assert recs[0]["events"] == 1  # the demo host's init_heap_pages
-    # then 3 cycles: domain_create, 2000 allocations, 2000 frees, domain_kill
-    assert recs[1]["events"] == 1 + 3 * (1 + 4000 + 1) and all(r["alloc_per_s"] > 0 for r in recs)
-
-
 @pytest.fixture
 def no_debug_checks() -> Iterator[None]:
     """The bulk path stands aside under debug_checks; the bench runs without them."""
@@ -85,3 +78,12 @@ def test_views_of_the_records_carry_their_numbers() -> None:
         ("order 9", ["a"], [3.0]),
     ]
     assert fig.layout.shapes[0].y0 == viz_bench.TARGET_ALLOCS_PER_S
+
+
+def test_log_growth_records_time_allocations_after_the_log_has_grown(
+    no_debug_checks: None,
+) -> None:
+    recs = bench.log_growth_records([0, 10_000], runs=1)
+    assert recs[0]["events"] == 1  # the demo host's init_heap_pages
+    # then 3 cycles: domain_create, 2000 allocations, 2000 frees, domain_kill
+    assert recs[1]["events"] == 1 + 3 * (1 + 4000 + 1) and all(r["alloc_per_s"] > 0 for r in recs)
