@@ -179,9 +179,10 @@ class MemoryOps(ClaimSets):
     ) -> int:
         """``XENMEM_populate_physmap``: allocate extents and map them at the given frames.
 
-        Returns the number of extents done.  Stops at the first extent that
-        cannot be allocated (or mapped: the model refuses to map over a frame
-        that is already populated, and frames not aligned to the order).
+        Returns the number of extents done; stops at the first extent that
+        cannot be allocated.  Each extent is mapped as x86's ``p2m_add_page``
+        maps it (``_guest_physmap_add_page``): over frames already mapped, and
+        at frames not aligned to the order.
         """
         self._memop_args(caller, domid, nr_extents, extent_order, mem_flags)
         frames = self._gpfns(extent_start, nr_extents)  # copy_from_guest once
@@ -195,15 +196,19 @@ class MemoryOps(ClaimSets):
         }
         d, memflags, why = self._memop_prologue(caller, domid, nr_extents, mem_flags)
         done, mfns = 0, list[int]()
+        replaced: list[tuple[int, int, int]] = []
         if d is not None and mem_flags & XENMEMF_populate_on_demand:
             d, why = None, "populate-on-demand is not modelled"
         if d is not None:
             with self.events.nested(), gc_paused():
                 done, mfns, why = self._populate_physmap(
-                    caller, d, nr_extents, extent_order, memflags, frames
+                    caller, d, nr_extents, extent_order, memflags, frames, replaced
                 )
-        self.events.record(
-            "do_memory_op_populate_physmap", args, done, mfns=mfns, reason=why, **self._counters()
+        info: dict[str, Any] = {"mfns": mfns, "reason": why}
+        if replaced:  # (gfn, old mfn, pages): still the domain's, no longer mapped
+            info["replaced"] = replaced
+        self.events.record_info(
+            "do_memory_op_populate_physmap", args, done, {**info, **self._counters()}
         )
         return done
 
@@ -215,6 +220,7 @@ class MemoryOps(ClaimSets):
         order: int,
         memflags: int,
         gpfns: list[int] | None,
+        replaced: list[tuple[int, int, int]],
     ) -> tuple[int, list[int], str]:
         if gpfns is None:
             return 0, [], "cannot read extent_start"
@@ -229,8 +235,6 @@ class MemoryOps(ClaimSets):
         i = 0
         while i < nr:
             gpfn = gpfns[i]
-            if gpfn & ((1 << order) - 1) or d.p2m.overlaps(gpfn, order):
-                return i, mfns, f"gfn {gpfn:#x} is misaligned or already populated"
             mfn = self.alloc_domheap_pages(d, order, memflags)
             ev = self.events.last()
             if mfn is None:
@@ -240,7 +244,7 @@ class MemoryOps(ClaimSets):
                 rc = self._scrub_and_assign(d, mfn, order, memflags)
                 if rc:
                     return i, mfns, f"extent {i}: assign_pages failed ({errname(rc)})"
-            d.p2m.add(gpfn, mfn, order)  # guest_physmap_add_page
+            replaced += self._guest_physmap_add_page(d, gpfn, mfn, order)
             mfns.append(mfn)
             i += 1
             if self.bulk_populate and ev is not None and i < nr:
@@ -249,6 +253,25 @@ class MemoryOps(ClaimSets):
                 if where is not None:
                     i += bulk_run(self, d, order, memflags, where, gpfns[i : i + run], mfns)  # type: ignore[arg-type]
         return nr, mfns, ""
+
+    def _guest_physmap_add_page(
+        self, d: Domain, gfn: int, mfn: int, order: int
+    ) -> list[tuple[int, int, int]]:
+        """Map a new extent as x86's ``p2m_add_page`` does for a translated guest.
+
+        Frames already mapped to RAM are unmapped first: their pages stay the
+        domain's, counted in ``tot_pages``, but no guest frame reaches them
+        until the domain dies.  A frame not aligned to the order is mapped in
+        smaller aligned pieces (``p2m_set_entry``).  Never fails here: the
+        mappings it refuses (grant, foreign, MMIO) are not modelled.  Returns
+        the ``(gfn, mfn, pages)`` runs it unmapped (xen/arch/x86/mm/p2m.c).
+        """
+        if not gfn & ((1 << order) - 1) and not d.p2m.overlaps(gfn, order):
+            d.p2m.add(gfn, mfn, order, checked=True)  # the common case: one extent
+            return []
+        replaced = d.p2m.unmap_range(gfn, gfn + (1 << order))
+        d.p2m.map_range(gfn, mfn, order)
+        return replaced
 
     def _scrub_and_assign(self, d: Domain, mfn: int, order: int, memflags: int) -> int:
         """populate_physmap's own scrub of a MEMF_keep_scrub extent, then ``assign_pages``.

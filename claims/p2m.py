@@ -175,6 +175,53 @@ class P2M:
             heads[i:i] = pieces  # (compaction in _bury may have dropped the tombstone)
         return mfn + (gfn - h)
 
+    def unmap_range(self, start: int, end: int) -> list[tuple[int, int, int]]:
+        """Unmap every frame of ``[start, end)``; the ``(gfn, mfn, pages)`` runs that were mapped.
+
+        An extent inside the range goes whole; one that sticks out loses only
+        the frames inside (``remove``, page by page), the rest stays mapped.
+        """
+        heads, ext = self._heads, self._ext
+        hit = []
+        first = self._find(start)
+        if first is not None:
+            hit.append(first)
+        j = bisect_right(heads, start)
+        while j < len(heads) and heads[j] < end:
+            if heads[j] in ext:
+                hit.append(heads[j])
+            j += 1
+        out = []
+        for h in hit:
+            mfn, order = ext[h]
+            lo, hi = max(h, start), min(h + (1 << order), end)
+            if lo == h and hi == h + (1 << order):
+                self._bury(h)
+            else:
+                for g in range(lo, hi):
+                    self.remove(g)
+            out.append((lo, mfn + (lo - h), hi - lo))
+        return out
+
+    def map_range(self, gfn: int, mfn: int, order: int) -> None:
+        """Map ``[gfn, gfn + 2**order)`` to ``[mfn, ...)``, unmapped, in aligned pieces.
+
+        Each piece is as big as the alignment of both its frame numbers allows
+        (as ``p2m_set_entry`` splits a request): one extent when *gfn* is
+        aligned to the order, smaller ones when it is not.
+        """
+        if self.overlaps(gfn, order):
+            raise ValueError(f"gfn {gfn:#x} order {order} is already mapped")
+        end = gfn + (1 << order)
+        while gfn < end:
+            both = gfn | mfn
+            o = min(order, (both & -both).bit_length() - 1) if both else order
+            while gfn + (1 << o) > end:
+                o -= 1
+            self.add(gfn, mfn, o, checked=True)
+            gfn += 1 << o
+            mfn += 1 << o
+
     def remove_extent(self, gfn: int, order: int) -> int | None:
         """Unmap a whole extent if exactly that extent is mapped; return its MFN."""
         e = self._ext.get(gfn)

@@ -430,7 +430,7 @@ XEN_METHODS: dict[str, dict[str, Arg]] = {
         "nr_extents": A("int", 1, 1 << 26, (1 << 26) - 1),
         "extent_order": A("int", 0, 19),
         "mem_flags": A("int", 0, libxc.XENMEMF_exact_node(5), 1 << 16, 1 << 18),
-        "extent_start": A("gpfns", [100], [0], [1]),
+        "extent_start": A("gpfns", [100]),  # mapped or misaligned frames are fine (p2m_add_page)
     },
     "domain_create": {
         "domid": A("int?", 7, 1, 0x7FF0),
@@ -562,7 +562,7 @@ LIBXC_FUNCTIONS: dict[str, dict[str, Arg]] = {
         "nr_extents": A("int", 1, 1 << 26),
         "extent_order": A("int", 0, 19),
         "mem_flags": A("int", 0, libxc.XENMEMF_exact_node(5), libxc.XENMEMF_populate_on_demand),
-        "extent_start": A("pfn array", [100], [0], [1]),
+        "extent_start": A("pfn array", [100]),
     },
     "xc_domain_populate_physmap_exact": {
         "xch": XCH,
@@ -570,7 +570,7 @@ LIBXC_FUNCTIONS: dict[str, dict[str, Arg]] = {
         "nr_extents": A("int", 1, 1 << 26),
         "extent_order": A("int", 0, 19),
         "mem_flags": A("int", 0, libxc.XENMEMF_exact_node(5), libxc.XENMEMF_populate_on_demand),
-        "extent_start": A("pfn array", [100], [0], [1]),
+        "extent_start": A("pfn array", [100]),
     },
     "xc_domain_increase_reservation_exact": {
         "xch": XCH,

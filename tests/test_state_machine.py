@@ -666,15 +666,21 @@ class ClaimsMachine(RuleBasedStateMachine):
             if exact_call
             else libxc.xc_domain_populate_physmap
         )
-        refused = (
-            d is None
-            or order > max_order
-            or kind == "huge"
-            or base & ((1 << order) - 1) != 0
-            or d.p2m.overlaps(base, order)
-        )
+        refused = d is None or order > max_order or kind == "huge"
+        over = [d is not None and d.p2m.overlaps(g, order) for g in gfns]
+        if not refused:
+            STATS["populate over mapped frames" if any(over) else "populate of free frames"] += 1
         out = self.run("populate", lambda: fn(self.xch, domid, nr, order, mem_flags, gfns))
         ev = self.xen.events.last()
+        if d is not None and ev is not None and ev.op == "do_memory_op_populate_physmap":
+            # x86 p2m_add_page: each extent done is mapped where asked (the extents of
+            # one call never overlap), over whatever was mapped there, even misaligned
+            done = ev.result
+            for g, m in zip(gfns[:done], ev.info["mfns"], strict=True):
+                assert [d.p2m.get(g + j) for j in range(1 << order)] == list(
+                    range(m, m + (1 << order))
+                )
+            assert bool(ev.info.get("replaced")) == any(over[:done])
         if ev is not None and ev.op == "do_memory_op_populate_physmap" and ev.result == 0:
             why = re.sub(r"0x[0-9a-f]+|\b\d+\b", "N", str(ev.info.get("reason", "")))
             STATS["populate did nothing: " + why.split(":")[-1].strip()[:40]] += 1
