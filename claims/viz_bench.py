@@ -97,3 +97,24 @@ def allocation_rates(records: Sequence[dict[str, Any]]) -> go.Figure:
     )
     fig.update_layout(barmode="group", yaxis_title="allocations per second")
     return _layout(fig, "alloc_domheap_pages per second, by host and order")
+
+
+def log_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
+    """Order-0 allocations per second against events in the log (``bench.log_growth_records``)."""
+    fig = go.Figure(
+        go.Scatter(
+            x=[r["events"] for r in records],
+            y=[r["alloc_per_s"] for r in records],
+            mode="lines+markers",
+            name="order 0, demo host",
+            marker_color=_ORDER_COLOURS[0],
+            hovertext=[
+                f"{r['events']:,} events in the log: {r['alloc_per_s']:,.0f} allocations/s"
+                for r in records
+            ],
+            hoverinfo="text",
+        )
+    )
+    fig.update_layout(xaxis_title="events in the log", yaxis_title="allocations per second")
+    fig.update_yaxes(rangemode="tozero")  # a flat line reads as flat, not as noise magnified
+    return _layout(fig, "Allocation rate as the event log grows")

@@ -87,3 +87,13 @@ def test_log_growth_records_time_allocations_after_the_log_has_grown(
     assert recs[0]["events"] == 1  # the demo host's init_heap_pages
     # then 3 cycles: domain_create, 2000 allocations, 2000 frees, domain_kill
     assert recs[1]["events"] == 1 + 3 * (1 + 4000 + 1) and all(r["alloc_per_s"] > 0 for r in recs)
+
+
+def test_log_growth_view_plots_the_records() -> None:
+    from claims import viz_bench
+
+    recs = [{"events": 1, "alloc_per_s": 150_000.0}, {"events": 400_001, "alloc_per_s": 149_000.0}]
+    fig = viz_bench.log_growth(recs)
+    assert list(fig.data[0].x) == [1, 400_001]
+    assert list(fig.data[0].y) == [150_000.0, 149_000.0]
+    assert "400,001 events" in fig.data[0].hovertext[1]
