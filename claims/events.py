@@ -211,6 +211,9 @@ class AllocRun:
         return Event(seq, "alloc_domheap_pages", dict(self.args), mfn, info, False)
 
 
+FREE_OP = "free_domheap_pages"  # the op of the events record_free stores
+
+
 class EventLog:
     """The ordered list of a host's events, each built when first read.
 
@@ -237,7 +240,7 @@ class EventLog:
         seq = i if i >= 0 else len(self._events) + i
         if type(e) is AllocRun:
             e = e.event(seq - e.first, seq)
-        elif e[0] == "free_domheap_pages":  # recorded by record_free
+        elif e[0] == FREE_OP:  # recorded by record_free
             op, top, mfn, order, domid, need_scrub = e[:6]
             info = {"d": domid, "need_scrub": need_scrub, "counters": counters_from_flat(e[6:])}
             e = Event(seq, op, {"mfn": mfn, "order": order}, None, info, top)
@@ -295,16 +298,19 @@ class EventLog:
 
     def record_free(
         self,
-        op: str,
         mfn: int,
         order: int,
         domid: int | None,
         need_scrub: bool,
         flat_counters: tuple[Any, ...],
     ) -> None:
-        """A free (args ``mfn``, ``order``; info ``d``, ``need_scrub``), as ``record_alloc``."""
+        """``free_domheap_pages`` (args ``mfn``, ``order``; info ``d``, ``need_scrub``).
+
+        Kept as one plain tuple, as ``record_alloc`` keeps an allocation; the op
+        name at its head tells ``_get`` which of the two layouts it is.
+        """
         top = self._depth == 0
-        self._push((op, top, mfn, order, domid, need_scrub, *flat_counters), top)
+        self._push((FREE_OP, top, mfn, order, domid, need_scrub, *flat_counters), top)
 
     @contextmanager
     def nested(self) -> Iterator[None]:

@@ -396,9 +396,7 @@ class Xen(MemoryOps):
         else:
             scrub = True
         self._free_heap_pages(mfn, order, scrub)
-        self.events.record_free(
-            "free_domheap_pages", mfn, order, d.domid if d else None, scrub, self._flat_counters()
-        )
+        self.events.record_free(mfn, order, d.domid if d else None, scrub, self._flat_counters())
 
     def allocated_by_node(self) -> dict[tuple[int, int | None], int]:
         """Pages allocated per ``(node, domid)``; ``domid`` is ``None`` for unowned pages."""
