@@ -329,7 +329,11 @@ class MemoryOps(ClaimSets):
 
     # ---------------------------------------------------------- decrease
     def guest_remove_page(self, d: Domain, gfn: int) -> int:
-        """Unmap one guest frame and free its page: 0, ``-EINVAL`` or ``-ENXIO``."""
+        """Unmap one guest frame and free its page: 0, ``-ENOENT`` or ``-ENXIO``.
+
+        As x86's ``guest_remove_page``: ``-ENOENT`` when nothing is mapped at
+        *gfn* (``p2m_invalid``), ``-ENXIO`` when the page there is not *d*'s.
+        """
         self._check_domain_obj(d)
         check_int("gfn", gfn, 0)
         return self._guest_remove_page(d, gfn)
@@ -337,7 +341,7 @@ class MemoryOps(ClaimSets):
     def _guest_remove_page(self, d: Domain, gfn: int) -> int:
         mfn = d.p2m.get(gfn)
         if mfn is None:
-            return -errno.EINVAL
+            return -errno.ENOENT  # p2m_invalid (decrease_reservation stops there: no PoD)
         head = self.find_inuse_head(mfn)
         if head is None or self._inuse[head].owner is not d:
             return -errno.ENXIO

@@ -152,3 +152,23 @@ def test_populate_at_a_misaligned_frame_maps_aligned_pieces() -> None:
     assert dict(d.p2m.items()) == {6: m, 7: m + 1, 8: m + 2, 9: m + 3}
     assert d.tot_pages == 4
     xen.check_invariants()
+
+
+def test_removing_an_unmapped_frame_is_enoent_and_stops_decrease_reservation() -> None:
+    """x86 ``guest_remove_page``: ``-ENOENT`` for ``p2m_invalid``; without PoD the call stops."""
+    import errno
+
+    import claims
+    from claims import DOM0
+
+    xen = claims.hosts.demo()
+    d = xen.domain_create()
+    assert xen.do_memory_op_populate_physmap(DOM0, d.domid, 2, 0, 0, [10, 12]) == 2
+    before = xen.state()
+    assert xen.guest_remove_page(d, 11) == -errno.ENOENT
+    assert xen.state() == before
+    m = d.p2m[12]
+    assert xen.do_memory_op_decrease_reservation(DOM0, d.domid, 3, 0, [10, 11, 12]) == 1
+    assert "gfn 0xb: ENOENT" in xen.events[-1].info["reason"]
+    assert d.p2m.get(10) is None and d.p2m[12] == m and d.tot_pages == 1
+    xen.check_invariants()
