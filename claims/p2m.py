@@ -78,17 +78,21 @@ class P2M:
     def overlaps(self, gfn: int, order: int) -> bool:
         return self.overlaps_range(gfn, gfn + (1 << order))
 
-    def overlaps_range(self, start: int, end: int) -> bool:
-        """Whether any frame of ``[start, end)`` is mapped."""
-        if self._find(start) is not None:
-            return True
+    def _heads_in(self, start: int, end: int) -> Iterator[int]:
+        """The heads of the mapped extents holding a frame of ``[start, end)``, ascending."""
+        first = self._find(start)
+        if first is not None:
+            yield first
         heads, ext = self._heads, self._ext
         j = bisect_right(heads, start)
         while j < len(heads) and heads[j] < end:
-            if heads[j] in ext:
-                return True
-            j += 1  # a tombstone
-        return False
+            if heads[j] in ext:  # (not a tombstone)
+                yield heads[j]
+            j += 1
+
+    def overlaps_range(self, start: int, end: int) -> bool:
+        """Whether any frame of ``[start, end)`` is mapped."""
+        return next(self._heads_in(start, end), None) is not None
 
     def add(self, gfn: int, mfn: int, order: int, checked: bool = False) -> None:
         """Map ``[gfn, gfn + 2**order)`` to ``[mfn, ...)``; the range must be unmapped.
@@ -181,18 +185,9 @@ class P2M:
         An extent inside the range goes whole; one that sticks out loses only
         the frames inside (``remove``, page by page), the rest stays mapped.
         """
-        heads, ext = self._heads, self._ext
-        hit = []
-        first = self._find(start)
-        if first is not None:
-            hit.append(first)
-        j = bisect_right(heads, start)
-        while j < len(heads) and heads[j] < end:
-            if heads[j] in ext:
-                hit.append(heads[j])
-            j += 1
+        ext = self._ext
         out = []
-        for h in hit:
+        for h in list(self._heads_in(start, end)):  # (listed first: unmapping edits the heads)
             mfn, order = ext[h]
             lo, hi = max(h, start), min(h + (1 << order), end)
             if lo == h and hi == h + (1 << order):
