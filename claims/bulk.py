@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .buddy import InUse
 from .constants import (
     INVALID_DIRTY_IDX,
     NUMA_NO_NODE,
@@ -32,7 +33,6 @@ from .constants import (
 )
 from .domain import Domain
 from .events import AllocRun, Event
-from .heap import InUse
 
 if TYPE_CHECKING:
     from .xen import Xen

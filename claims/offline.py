@@ -6,6 +6,7 @@ import errno
 from bisect import bisect_left
 from typing import Any
 
+from .buddy import PG_BROKEN, PG_OFFLINED, PG_OFFLINING
 from .constants import (
     DOMID_INVALID,
     DOMID_XEN,
@@ -27,7 +28,7 @@ from .constants import (
     PG_ONLINE_ONLINED,
 )
 from .domain import Domain
-from .heap import PG_BROKEN, PG_OFFLINED, PG_OFFLINING, Heap
+from .heap import Heap
 from .validate import check_bool, check_int
 
 

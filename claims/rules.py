@@ -27,8 +27,8 @@ from .accounting import (
 from .constants import MEMF_no_refcount
 
 if TYPE_CHECKING:
+    from .buddy import HeapCore as Heap
     from .domain import Domain
-    from .heap import Heap
 
 
 def refcounted(d: Domain | None, memflags: int) -> bool:

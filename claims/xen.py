@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .accounting import domain_release_all_claims
+from .buddy import PG_OFFLINING, InUse
 from .claimsets import DOM0, Caller
 from .constants import (
     DOMID_FIRST_RESERVED,
@@ -34,7 +35,7 @@ from .constants import (
 from .domain import Domain
 from .errors import InvariantError
 from .events import AllocInfo, alloc_info_dict
-from .heap import _MEMF_SUSPECT, PG_OFFLINING, InUse, NodeSpec
+from .heap import _MEMF_SUSPECT, NodeSpec
 from .locks import HEAP_LOCK_RANK, OrderedLock, lock_entry_points
 from .memory import MemoryOps
 from .rules import rules_for

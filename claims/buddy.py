@@ -1,0 +1,552 @@
+"""The buddy allocator's hot paths: free lists, split, merge, the NUMA walk.
+
+``HeapCore`` holds the heap's state and the steps an allocation or a free
+runs through (``get_free_buddy``, ``alloc_heap_pages`` proper, merging in
+``free_heap_pages``); ``claims.heap.Heap`` builds on it with the public calls,
+which check their arguments before they reach these steps.  The steps take
+checked values only, so that ``tools/build_core.py`` can compile this module
+(and ``rules``, ``accounting``, ``rangeset``) with mypyc unchanged: the same
+source runs interpreted or compiled (README, Speed).
+
+Section references are to ``page-allocator.md`` (PA) and ``claims-v7.md`` (CV).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from mypy_extensions import mypyc_attr
+
+from .constants import (
+    INVALID_DIRTY_IDX,
+    NUMA_NO_NODE,
+    MEMF_exact_node,
+    MEMF_get_node,
+    MEMF_keep_scrub,
+    MEMF_no_scrub,
+)
+from .errors import XenBugError
+from .events import AllocInfo
+from .rangeset import RangeSet
+
+if TYPE_CHECKING:
+    from .domain import Domain
+    from .events import EventLog
+    from .rules import RuleSet
+
+# per-page state bits kept sparsely (PGC_state offlining/offlined, PGC_broken)
+PG_OFFLINING = 1
+PG_OFFLINED = 2
+PG_BROKEN = 4
+
+
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
+class FreeBlock:
+    """A free buddy head: ``PFN_ORDER``, its node and ``u.free.first_dirty``."""
+
+    __slots__ = ("order", "node", "first_dirty")
+
+    def __init__(self, order: int, node: int, first_dirty: int) -> None:
+        self.order = order
+        self.node = node
+        self.first_dirty = first_dirty
+
+    def __repr__(self) -> str:
+        fd = "clean" if self.first_dirty == INVALID_DIRTY_IDX else f"first_dirty={self.first_dirty}"
+        return f"FreeBlock(order={self.order}, node={self.node}, {fd})"
+
+
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
+class InUse:
+    """An allocated, naturally aligned block of pages (``PGC_state_inuse``).
+
+    ``seq`` orders the owner's page list (``d->page_list``); split parts of a
+    block keep their ``seq`` so that the list order survives partial frees.
+    """
+
+    __slots__ = ("order", "owner", "seq", "extra", "xen_heap")
+
+    def __init__(self, order: int, owner: Domain | None, seq: int, extra: bool = False) -> None:
+        self.order = order
+        self.owner = owner
+        self.seq = seq
+        self.extra = extra
+        self.xen_heap = False
+
+    def __repr__(self) -> str:
+        who = f"d{self.owner.domid}" if self.owner else "anonymous"
+        return f"InUse(order={self.order}, {who})"
+
+
+def flsl(x: int) -> int:
+    """Xen's ``flsl``: 1-based index of the highest set bit, 0 for 0."""
+    return x.bit_length()
+
+
+def ffsl(x: int) -> int:
+    """Xen's ``ffsl``: 1-based index of the lowest set bit, 0 for 0."""
+    return (x & -x).bit_length()
+
+
+def first_node(mask: int, max_numnodes: int) -> int:
+    """``first_node(mask)``: lowest node in the mask, or ``MAX_NUMNODES``."""
+    return ffsl(mask) - 1 if mask else max_numnodes
+
+
+def next_node(node: int, mask: int, max_numnodes: int) -> int:
+    """``next_node(n, mask)``: lowest node above *n*, or ``MAX_NUMNODES``."""
+    return first_node((mask >> (node + 1)) << (node + 1), max_numnodes)
+
+
+def cycle_node(node: int, mask: int, max_numnodes: int) -> int:
+    """``cycle_node(n, mask)``: the next node after *n*, wrapping around."""
+    nxt = next_node(node, mask, max_numnodes)
+    return first_node(mask, max_numnodes) if nxt >= max_numnodes else nxt
+
+
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
+class HeapCore:
+    """The heap's state and hot steps; ``claims.heap.Heap`` sets it up and adds the public calls.
+
+    The claims gates and redemption are delegated to ``self.rules`` (a rule
+    set of ``claims.rules``) at the places Xen has them.
+    """
+
+    rules: RuleSet
+    events: EventLog
+    max_order: int
+    nr_zones: int
+    max_numnodes: int
+    nr_nodes: int
+    node_online_map: int  # a bitmask of node ids
+    cpu_node: int  # cpu_to_node(smp_processor_id()) for domain-less requests
+    _map_s: list[int]  # the memory map's range starts, sorted
+    _map: list[tuple[int, int, int]]  # (start, end, node) per range, sorted
+    _zone_pairs: dict[int, tuple[int, int]]  # (zone_lo, zone_hi) as events record it
+    _node_zones: list[tuple[int, int]]  # each node's lowest and highest zone
+    # counters (PA §1.3)
+    avail: list[list[int]]
+    node_avail_pages: list[int]
+    total_avail_pages: int
+    node_need_scrub: list[int]
+    outstanding_claims: int
+    claimed_pages: list[int]
+    # free lists per (node, zone, order): clean at the head, dirty at the tail
+    _heap: dict[tuple[int, int, int], OrderedDict[int, None]]
+    _free: dict[int, FreeBlock]
+    _inuse: dict[int, InUse]
+    _pgstate: dict[int, int]
+    _dirty: RangeSet  # PGC_need_scrub, per page
+    _gate_skipped: list[int]
+    _rotated: list[tuple[OrderedDict[int, None], int]]  # dirty buddies passed over
+    _seq: int
+
+    # ------------------------------------------------------------- geometry
+    def _mfn_to_nid(self, mfn: int) -> int | None:
+        """The node whose memory map holds *mfn*, or ``None`` (a hole)."""
+        i = bisect_right(self._map_s, mfn) - 1
+        if i >= 0:
+            s, e, n = self._map[i]
+            if mfn < e:
+                return n
+        return None
+
+    def _find_free_head(self, mfn: int) -> int | None:
+        """Head of the free buddy that holds *mfn*, or ``None``."""
+        for j in range(self.max_order + 1):
+            head = mfn & ~((1 << j) - 1)
+            blk = self._free.get(head)
+            if blk is not None and blk.order == j:
+                return head
+        return None
+
+    def _find_inuse_head(self, mfn: int) -> int | None:
+        """Head of the allocated block that holds *mfn*, or ``None``."""
+        for j in range(self.max_order + 1):
+            head = mfn & ~((1 << j) - 1)
+            rec = self._inuse.get(head)
+            if rec is not None and rec.order >= j and mfn < head + (1 << rec.order):
+                return head
+        return None
+
+    def _range_node(self, mfn: int, nr: int) -> int | None:
+        """The node holding all of ``[mfn, mfn+nr)``, or ``None``."""
+        i = bisect_right(self._map_s, mfn) - 1
+        if i >= 0:
+            s, e, n = self._map[i]
+            if mfn + nr <= e:
+                return n
+        return None
+
+    def _list(self, node: int, zone: int, order: int) -> OrderedDict[int, None]:
+        key = (node, zone, order)
+        lst = self._heap.get(key)
+        if lst is None:
+            lst = self._heap[key] = OrderedDict()
+        return lst
+
+    def page_list_add_scrub(
+        self, mfn: int, node: int, zone: int, order: int, first_dirty: int
+    ) -> None:
+        """Put a free buddy on its list: clean at the head, dirty at the tail (PA §1.3)."""
+        self._free[mfn] = FreeBlock(order, node, first_dirty)
+        lst = self._heap.get((node, zone, order))
+        if lst is None:
+            lst = self._list(node, zone, order)
+        lst[mfn] = None
+        if first_dirty == INVALID_DIRTY_IDX:
+            lst.move_to_end(mfn, False)  # to the head (last=False, passed positionally: faster)
+
+    def _unlink(self, mfn: int) -> FreeBlock:
+        blk = self._free.pop(mfn)
+        del self._heap[(blk.node, mfn.bit_length() or 1, blk.order)][mfn]  # page_to_zone
+        return blk
+
+    @staticmethod
+    def _uncount_pages(d: Domain, rec: InUse) -> None:
+        """``domain_adjust_tot_pages(d, -n)`` for a freed record (and its extra pages)."""
+        size = 1 << rec.order
+        d.tot_pages -= size
+        if rec.extra:
+            d.extra_pages -= size
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _init_node_run(self, s: int, e: int, need_scrub: bool) -> int:
+        """``_init_heap_pages``: free ``[s, e)`` in greedy aligned chunks."""
+        chunks = 0
+        while s < e:
+            order = min(self.max_order, flsl(e - s) - 1)
+            if s:
+                order = min(order, ffsl(s) - 1)
+            self._free_heap_pages(s, order, need_scrub)
+            s += 1 << order
+            chunks += 1
+        return chunks
+
+    def _take_inuse(self, mfn: int, order: int, dry_run: bool = False) -> list[InUse]:
+        """Check (and unless *dry_run*, remove) the allocation records of a block."""
+        rec = self._inuse.get(mfn)
+        if rec is not None and rec.order == order:  # the common case: one whole record
+            if not dry_run:
+                del self._inuse[mfn]
+            return [rec]
+        size = 1 << order
+        if mfn & (size - 1):
+            raise ValueError(f"MFN {mfn:#x} is not aligned to order {order}")
+        if self._range_node(mfn, size) is None:
+            if not self._mfn_to_nid(mfn) is not None:
+                raise ValueError(f"MFN {mfn:#x} is outside every node's memory map")
+            raise ValueError(f"block {mfn:#x}+{size} does not lie inside one node")
+        end = mfn + size
+        head = self._find_inuse_head(mfn)
+        if head is not None and self._inuse[head].order > order and not dry_run:
+            self._split_inuse(head, mfn, order)
+        m = mfn
+        recs: list[InUse] = []
+        while m < end:
+            h = self._find_inuse_head(m)
+            if h is None:
+                why = "free" if self._find_free_head(m) is not None else "not allocated"
+                if m in self._pgstate and self._pgstate[m] & PG_OFFLINED:
+                    why = "offlined"
+                raise ValueError(
+                    f"MFN {m:#x} is {why}: it cannot be freed (double free or never allocated)"
+                )
+            rec = self._inuse[h]
+            recs.append(rec)
+            m = max(m, h + (1 << rec.order))
+            if not dry_run:
+                del self._inuse[h]
+        return recs
+
+    def _split_inuse(self, head: int, target: int, order: int) -> None:
+        """Split an allocated block so that ``[target, +2**order)`` is its own record."""
+        rec = self._inuse.pop(head)
+        o = rec.order
+        while o > order:
+            o -= 1
+            half = 1 << o
+            lo, hi = head, head + half
+            if target >= hi:
+                keep, head = lo, hi
+            else:
+                keep, head = hi, lo
+            part = InUse(o, rec.owner, rec.seq, rec.extra)
+            part.xen_heap = rec.xen_heap
+            self._inuse[keep] = part
+        part = InUse(order, rec.owner, rec.seq, rec.extra)
+        part.xen_heap = rec.xen_heap
+        self._inuse[head] = part
+
+    def _free_heap_pages(self, mfn: int, order: int, need_scrub: bool) -> None:
+        """``free_heap_pages`` proper: counters, ``first_dirty``, merging (PA §2.2)."""
+        size = 1 << order
+        node = self._mfn_to_nid(mfn)
+        assert node is not None
+        zone = mfn.bit_length() or 1  # page_to_zone
+        pg_offlined = False
+        for m in self._pgstate_in(mfn, mfn + size) if self._pgstate else ():
+            f = self._pgstate[m]
+            if f & PG_OFFLINING:  # mark_page_free: offlining -> offlined
+                self._pgstate[m] = (f & PG_BROKEN) | PG_OFFLINED
+                pg_offlined = True
+        if need_scrub:
+            self._dirty.add(mfn, mfn + size)
+        elif self._dirty:
+            self._dirty.remove(mfn, mfn + size)  # mark_page_free drops PGC_need_scrub
+        self.avail[node][zone] += size
+        self.node_avail_pages[node] += size
+        self.total_avail_pages += size
+        if need_scrub:
+            self.node_need_scrub[node] += size
+            first_dirty = 0
+        else:
+            first_dirty = INVALID_DIRTY_IDX
+        free = self._free
+        while order < self.max_order:
+            mask = 1 << order
+            cand = mfn - mask if mfn & mask else mfn + mask
+            blk = free.get(cand)
+            if blk is None or blk.order != order or blk.node != node:
+                break
+            if self._pgstate.get(cand, 0) & PG_OFFLINED:
+                break  # marked offline, not yet reserved: not page_state_is(free)
+            self._unlink(cand)
+            if cand < mfn:  # merge with predecessor
+                if blk.first_dirty == INVALID_DIRTY_IDX and first_dirty != INVALID_DIRTY_IDX:
+                    first_dirty = mask + first_dirty
+                else:
+                    first_dirty = blk.first_dirty
+                mfn = cand
+            elif first_dirty == INVALID_DIRTY_IDX and blk.first_dirty != INVALID_DIRTY_IDX:
+                first_dirty = mask + blk.first_dirty
+            order += 1
+        self.page_list_add_scrub(mfn, node, zone, order, first_dirty)
+        if pg_offlined:
+            self._reserve_offlined_page(mfn)
+
+    def _pgstate_in(self, start: int, end: int) -> list[int]:
+        if not self._pgstate:
+            return []
+        return sorted(m for m in self._pgstate if start <= m < end)
+
+    def get_free_buddy(
+        self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
+    ) -> int | None:
+        """The NUMA walk (PA §2.4): find and unlink a free buddy, or ``None``.
+
+        The per-node claims gate (``rules.node_gate``) is checked at the top of
+        each node, before its zones are scanned (CV §4.2).
+        """
+        maxn = self.max_numnodes
+        nodemask = self.node_online_map
+        if d is not None:
+            aff = d.node_affinity_mask
+            if nodemask & aff:
+                nodemask &= aff
+        node = req_node = MEMF_get_node(memflags)
+        if node == NUMA_NO_NODE:
+            if d is not None:
+                node = cycle_node(d.last_alloc_node, nodemask, maxn)
+            if node >= maxn:
+                node = self.cpu_node
+        elif node >= maxn:
+            return None
+        first = node
+        nodemask_retry = False
+        request = 1 << order
+        nr_nodes, node_gate, lists, free = (
+            self.nr_nodes,
+            self.rules.node_gate,
+            self._heap,
+            self._free,
+        )
+        while True:
+            if node >= nr_nodes:
+                pass  # an online-map bit past the host's nodes: nothing there
+            elif node_gate(self, node, order, memflags, d):
+                avail = self.avail[node]
+                zmin, zmax = self._node_zones[node]  # zones outside the node's map are empty
+                hi = zone_hi if zone_hi < zmax else zmax
+                lo = zone_lo if zone_lo > zmin else zmin
+                for zone in range(hi, lo - 1, -1):
+                    if avail[zone] < request:
+                        continue
+                    for j in range(order, self.max_order + 1):
+                        lst = lists.get((node, zone, j))
+                        if not lst:
+                            continue
+                        pg, _ = lst.popitem(False)  # from the head (last=False)
+                        if free[pg].first_dirty == INVALID_DIRTY_IDX:
+                            return pg
+                        if order == 0 or memflags & MEMF_no_scrub:
+                            return pg  # dirty, but the caller takes it as it is
+                        lst[pg] = None  # dirty: rotate it to the tail, try next order
+                        self._rotated.append((lst, pg))
+            elif self.node_avail_pages[node] >= request:
+                self._gate_skipped.append(node)  # memory there, but claimed by others
+            exact = memflags & MEMF_exact_node
+            if exact and req_node != NUMA_NO_NODE:
+                return None
+            if not (nodemask >> node) & 1:
+                # the first node was caller-specified and outside the mask
+                first = node = first_node(nodemask, maxn)
+                if node < maxn:
+                    continue
+            else:
+                node = next_node(node, nodemask, maxn)
+                if node >= maxn:
+                    node = first_node(nodemask, maxn)
+            if node == first:
+                if exact or nodemask_retry:
+                    return None
+                nodemask_retry = True
+                nodemask = self.node_online_map & ~nodemask
+                first = node = first_node(nodemask, maxn)
+                if node >= maxn:
+                    return None
+
+    def _reserve_offlined_page(self, head: int) -> int:
+        raise NotImplementedError  # provided by claims.offline.Offlining
+
+    def _alloc_heap_pages(
+        self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
+    ) -> tuple[int, AllocInfo] | tuple[None, dict[str, Any]]:
+        """The allocation proper: the head MFN and an ``AllocInfo``, or ``None`` and why."""
+        zones = self._zone_pairs.get(zone_lo << 8 | zone_hi)
+        if zones is None:  # shared, so that the many events holding it stay out of the GC's way
+            zones = self._zone_pairs.setdefault(zone_lo << 8 | zone_hi, (zone_lo, zone_hi))
+        if order > self.max_order:  # before the shift: a hostile order may be 2**64
+            return None, {"zones": zones, "reason": f"order {order} > MAX_ORDER {self.max_order}"}
+        request = 1 << order
+        if not self.rules.host_gate(self, d, request, memflags):
+            return None, {
+                "zones": zones,
+                "reason": "claimed memory: the host-wide claims gate refused",
+            }
+        self._gate_skipped.clear()
+        self._rotated.clear()
+        pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags, d)
+        if pg is None and not memflags & MEMF_no_scrub:
+            pg = self.get_free_buddy(zone_lo, zone_hi, order, memflags | MEMF_no_scrub, d)
+        if pg is None:
+            skipped = sorted(set(self._gate_skipped))
+            if skipped:
+                nodes = ", ".join(map(str, skipped))
+                return None, {
+                    "zones": zones,
+                    "reason": f"no suitable free block (per-node claims gate skipped node {nodes})",
+                    "node_gate_skipped": skipped,
+                }
+            return None, {"zones": zones, "reason": "no suitable free block"}
+        if self._pgstate:
+            self._check_pages_free(pg, order)
+        blk = self._free.pop(pg)
+        node, zone, buddy_order = blk.node, pg.bit_length() or 1, blk.order  # page_to_zone
+        first_dirty = blk.first_dirty
+        while buddy_order != order:  # split: keep the top half (PA §2.3 step 5)
+            buddy_order -= 1
+            half = 1 << buddy_order
+            self.page_list_add_scrub(
+                pg,
+                node,
+                zone,
+                buddy_order,
+                first_dirty if half > first_dirty else INVALID_DIRTY_IDX,
+            )
+            pg += half
+            if first_dirty != INVALID_DIRTY_IDX:
+                first_dirty = first_dirty - half if first_dirty >= half else 0
+        redeemed = self.rules.redeem(self, d, node, request, memflags)
+        self.avail[node][zone] -= request
+        self.node_avail_pages[node] -= request
+        self.total_avail_pages -= request
+        if d is not None:
+            d.last_alloc_node = node
+        self._seq += 1
+        self._inuse[pg] = InUse(order, None, self._seq)
+        dirty_key: str | None = None
+        dirty_cnt = 0
+        if first_dirty != INVALID_DIRTY_IDX:
+            end = pg + request
+            if memflags & MEMF_no_scrub and memflags & MEMF_keep_scrub:
+                dirty_cnt = self._dirty.count(pg, end)
+            else:
+                dirty_cnt = self._dirty.remove(pg, end)
+            self.node_need_scrub[node] -= dirty_cnt
+            if dirty_cnt:
+                dirty_key = "scrubbed" if not memflags & MEMF_no_scrub else "dirty"
+        return pg, (
+            zones,
+            node,
+            zone,
+            blk.order,
+            tuple(redeemed.items()) if redeemed else None,
+            dirty_key,
+            dirty_cnt,
+        )
+
+    def _check_pages_free(self, head: int, order: int) -> None:
+        """Every page handed out must be free, or Xen ``BUG()``s (PA §2.3 step 9).
+
+        The pages are the top ``2**order`` of the buddy at *head*, which
+        ``get_free_buddy`` just took off its list.  A page marked offline but
+        not yet reserved (``mark_page_offline`` alone) is not free.  The model
+        raises ``XenBugError`` with the buddy back at the head of its list and any
+        dirty buddies the walk rotated back in place: nothing changed.
+        """
+        blk = self._free[head]
+        end = head + (1 << blk.order)
+        bad = [
+            m for m in self._pgstate_in(end - (1 << order), end) if self._pgstate[m] & PG_OFFLINED
+        ]
+        if not bad:
+            return
+        lst = self._heap[(blk.node, head.bit_length() or 1, blk.order)]  # page_to_zone
+        lst[head] = None
+        lst.move_to_end(head, False)
+        for rotated, pg in reversed(self._rotated):
+            rotated.move_to_end(pg, False)
+        raise XenBugError(
+            f"alloc_heap_pages: MFN {bad[0]:#x} is offlined, not free (marked by "
+            "mark_page_offline but not yet taken out by reserve_offlined_page); "
+            "Xen would BUG() here"
+        )
+
+    def _scrub_node(self, node: int) -> int:
+        scrubbed = 0
+        if not self.node_need_scrub[node]:
+            return 0
+        for zone in range(self.nr_zones):
+            for order in range(self.max_order, -1, -1):
+                lst = self._heap.get((node, zone, order))
+                while lst:
+                    pg = next(reversed(lst))
+                    if self._free[pg].first_dirty == INVALID_DIRTY_IDX:
+                        break
+                    cnt = self._dirty.remove(pg, pg + (1 << order))
+                    self.node_need_scrub[node] -= cnt
+                    scrubbed += cnt
+                    del lst[pg]
+                    self.page_list_add_scrub(pg, node, zone, order, INVALID_DIRTY_IDX)
+                    if self.node_need_scrub[node] == 0:
+                        return scrubbed
+        return scrubbed
+
+    def _flat_counters(self) -> tuple[Any, ...]:
+        """The counters an event records, flat (``events.counters_from_flat``)."""
+        return (
+            self.total_avail_pages,
+            self.outstanding_claims,
+            self._claims_by_domain(),
+            *self.node_avail_pages,
+            *self.claimed_pages,
+        )
+
+    def _claims_by_domain(self) -> tuple[tuple[int, int, tuple[int, ...]], ...] | None:
+        return None  # a bare heap has no domains: the Xen class has
