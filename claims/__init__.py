@@ -6,7 +6,12 @@ The hypervisor face is :class:`claims.Xen`; ready-made hosts are in
 
 from __future__ import annotations
 
+from . import _core
+
+_core.guard()  # before the hot modules load: never run a stale compiled build
+
 from . import hosts
+from ._core import core_build
 from .claimsets import (
     DOM0,
     XEN_DOMCTL_CLAIM_MEMORY_GET,
@@ -37,6 +42,7 @@ from .events import Event, EventLog
 from .xen import Xen
 
 __all__ = [
+    "core_build",
     "DOM0",
     "Caller",
     "xen_memory_claim_t",

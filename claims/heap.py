@@ -469,6 +469,18 @@ class Heap(HeapCore):
     def _counter_values(self) -> tuple[Any, ...]:
         return counters_from_flat(self._flat_counters())
 
+    # copy and pickle: the core's attributes and the instance dict together
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)  # everything when interpreted; the subclasses' part when compiled
+        core = super().__getstate__()
+        if isinstance(core, dict):  # compiled: HeapCore's own attributes (mypyc's serializable)
+            state.update(core)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+
     def state(self) -> dict[str, Any]:
         """Everything the heap holds, as plain values: equal states are equal hosts."""
         return {

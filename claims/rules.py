@@ -157,7 +157,7 @@ class V6Rules(V7Rules):
 RULE_SETS: dict[str, type[RuleSet]] = {"master": RuleSet, "v6": V6Rules, "v7": V7Rules}
 
 
-def rules_for(semantics: str) -> RuleSet:
+def rules_for(semantics: object) -> RuleSet:
     """The rule set named *semantics* (``master``, ``v6`` or ``v7``)."""
     if not isinstance(semantics, str) or semantics not in RULE_SETS:
         raise ValueError(f"semantics must be one of {sorted(RULE_SETS)}, not {semantics!r}")

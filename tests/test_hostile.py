@@ -506,6 +506,7 @@ XEN_FUNCTIONS: dict[str, tuple[Callable[..., Any], dict[str, Arg]]] = {
     "claims.MEMF_node": (claims.MEMF_node, {"node": A("int", 0, 255)}),
     "claims.MEMF_bits": (claims.MEMF_bits, {"bits": A("int", 32, 0, 256)}),
     "claims.MEMF_get_node": (claims.MEMF_get_node, {"memflags": A("int", 0)}),
+    "claims.core_build": (claims.core_build, {}),
     "hosts.demo": (hosts.demo, {"semantics": A("semantics", "v7")}),
     "hosts.native_harness": (
         hosts.native_harness,

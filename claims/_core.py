@@ -1,0 +1,91 @@
+"""Which build of the hot modules runs: pure Python, or compiled by ``tools/build_core.py``.
+
+The compiled build (mypyc) lives beside the sources as extension modules, which
+Python prefers to the ``.py`` files.  A build records the SHA-256 of each
+source it compiled; ``guard()`` runs first thing in ``import claims`` and, if a
+source has changed since (or a module's build is missing), warns and loads the
+pure-Python modules instead, so an edit is never shadowed by a stale build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+COMPILED_MODULES = ("buddy", "rules", "accounting", "rangeset")
+"""The modules ``tools/build_core.py`` compiles: the allocation and free paths."""
+
+MANIFEST = "core-build.json"
+_PKG = Path(__file__).resolve().parent
+
+
+def _extension(module: str) -> Path | None:
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        p = _PKG / f"{module}{suffix}"
+        if p.exists():
+            return p
+    return None
+
+
+def stale_reason() -> str | None:
+    """Why a build present beside the sources must not be used, or ``None``."""
+    built = [m for m in COMPILED_MODULES if _extension(m) is not None]
+    if not built:
+        return None
+    try:
+        digests = json.loads((_PKG / MANIFEST).read_text())["mypyc"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{MANIFEST} is missing or unreadable"
+    for m in COMPILED_MODULES:
+        if _extension(m) is None:
+            return f"{m} has no build"
+        if digests.get(m) != hashlib.sha256((_PKG / f"{m}.py").read_bytes()).hexdigest():
+            return f"{m}.py changed since the build"
+    return None
+
+
+class _PureFinder:
+    """A meta path finder that loads the listed ``claims`` modules from their ``.py`` files."""
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.names = {f"{__package__}.{m}": m for m in modules}
+
+    def find_spec(
+        self, fullname: str, path: object = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        m = self.names.get(fullname)
+        if m is None:
+            return None
+        source = str(_PKG / f"{m}.py")
+        loader = importlib.machinery.SourceFileLoader(fullname, source)
+        return importlib.util.spec_from_file_location(fullname, source, loader=loader)
+
+
+def guard() -> None:
+    """Fall back to the pure-Python modules (with a warning) if the build is stale."""
+    why = stale_reason()
+    if why is None:
+        return
+    if not any(isinstance(f, _PureFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PureFinder(COMPILED_MODULES))
+    warnings.warn(
+        f"claims: the compiled core is stale ({why}); running the pure-Python modules. "
+        "Rebuild with `python tools/build_core.py`, or remove it with `--clean`.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def core_build() -> str:
+    """``"mypyc"`` if the compiled hot modules are loaded, ``"pure Python"`` if not."""
+    mod = sys.modules.get(f"{__package__}.buddy")
+    if mod is None:
+        return "not loaded"
+    return "mypyc" if not str(getattr(mod, "__file__", "")).endswith(".py") else "pure Python"
