@@ -471,7 +471,7 @@ class Heap(HeapCore):
 
     # copy and pickle: the core's attributes and the instance dict together
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)  # everything when interpreted; the subclasses' part when compiled
+        state = dict(self.__dict__)  # all when interpreted; the subclasses' part when compiled
         core = super().__getstate__()
         if isinstance(core, dict):  # compiled: HeapCore's own attributes (mypyc's serializable)
             state.update(core)
