@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-COMPILED_MODULES = ("buddy", "rules", "accounting", "rangeset")
+COMPILED_MODULES = ("buddy", "rules", "accounting", "rangeset", "events")
 """The modules ``tools/build_core.py`` compiles: the allocation and free paths."""
 
 MANIFEST = "core-build.json"

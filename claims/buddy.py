@@ -13,6 +13,7 @@ Section references are to ``page-allocator.md`` (PA) and ``claims-v7.md`` (CV).
 
 from __future__ import annotations
 
+import errno
 from bisect import bisect_right
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -22,13 +23,18 @@ from mypy_extensions import mypyc_attr
 from .constants import (
     INVALID_DIRTY_IDX,
     NUMA_NO_NODE,
+    PAGE_SHIFT,
     MEMF_exact_node,
     MEMF_get_node,
     MEMF_keep_scrub,
+    MEMF_no_dma,
+    MEMF_no_owner,
+    MEMF_no_refcount,
     MEMF_no_scrub,
+    _MEMF_bits,
 )
 from .errors import XenBugError
-from .events import AllocInfo
+from .events import AllocInfo, alloc_info_dict
 from .rangeset import RangeSet
 
 if TYPE_CHECKING:
@@ -78,6 +84,11 @@ class InUse:
     def __repr__(self) -> str:
         who = f"d{self.owner.domid}" if self.owner else "anonymous"
         return f"InUse(order={self.order}, {who})"
+
+
+def bits_to_zone(bits: int) -> int:
+    """``bits_to_zone(b)`` (PA §1.2); ``Heap.bits_to_zone`` checks its argument first."""
+    return 1 if bits < PAGE_SHIFT + 1 else bits - PAGE_SHIFT
 
 
 def flsl(x: int) -> int:
@@ -142,6 +153,9 @@ class HeapCore:
     _gate_skipped: list[int]
     _rotated: list[tuple[OrderedDict[int, None], int]]  # dirty buddies passed over
     _seq: int
+    dma_bitsize: int  # dma_bits= (PA §1.2), 0 for no DMA zone
+    _zone_hi_any: int  # the top zone of a request without MEMF_bits
+    opt_scrub_domheap: bool  # scrub-domheap: freed domain pages are dirty (Xen only)
 
     # ------------------------------------------------------------- geometry
     def _mfn_to_nid(self, mfn: int) -> int | None:
@@ -550,3 +564,116 @@ class HeapCore:
 
     def _claims_by_domain(self) -> tuple[tuple[int, int, tuple[int, ...]], ...] | None:
         return None  # a bare heap has no domains: the Xen class has
+
+    # --------------------------------------------------------------- domheap
+    def _assign_pages(self, mfn: int, order: int, d: Domain, memflags: int) -> int:
+        if d.is_dying:
+            return -errno.EINVAL
+        nr = 1 << order
+        rec = self._inuse.get(mfn)
+        if rec is not None and rec.order == order:
+            recs: tuple[InUse, ...] = (rec,)  # the common case: one whole record
+            extra = rec.extra
+        else:
+            head = self._find_inuse_head(mfn)
+            assert head is not None
+            if self._inuse[head].order > order:
+                self._split_inuse(head, mfn, order)
+            recs = tuple(self._recs_in(mfn, nr))
+            extra = any(r.extra for r in recs)
+        if extra:
+            d.extra_pages += nr
+            memflags &= ~MEMF_no_refcount
+        elif not memflags & MEMF_no_refcount:
+            tot = d.domain_tot_pages()
+            if tot > d.max_pages:
+                return -errno.EPERM
+            if nr > d.max_pages - tot:
+                return -errno.E2BIG
+        if not memflags & MEMF_no_refcount:
+            d.tot_pages += nr
+        for r in recs:
+            r.owner = d
+        return 0
+
+    def _recs_in(self, mfn: int, nr: int) -> list[InUse]:
+        out = []
+        m = mfn
+        while m < mfn + nr:
+            rec = self._inuse[m]
+            out.append(rec)
+            m += 1 << rec.order
+        return out
+
+    def _alloc_domheap_pages(self, d: Domain | None, order: int, memflags: int) -> int | None:
+        """``alloc_domheap_pages`` on checked arguments (``Xen.alloc_domheap_pages``, PA §2.6)."""
+        args_flags = memflags
+        bits = memflags >> _MEMF_bits
+        zone_hi = min(bits_to_zone(bits), self.nr_zones - 1) if bits else self._zone_hi_any
+        if memflags & MEMF_no_owner:
+            memflags |= MEMF_no_refcount
+        pg: int | None = None
+        result: AllocInfo | dict[str, Any]
+        if not self.dma_bitsize:
+            memflags &= ~MEMF_no_dma
+            pg, result = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
+        else:
+            attempts: list[dict[str, Any]] = []
+            dma_zone = bits_to_zone(self.dma_bitsize)
+            if dma_zone < zone_hi:
+                pg, info = self._alloc_heap_pages(dma_zone + 1, zone_hi, order, memflags, d)
+                attempts.append(alloc_info_dict(info))
+            if pg is None and not memflags & MEMF_no_dma:
+                pg, info = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
+                attempts.append(alloc_info_dict(info))
+            if len(attempts) == 1:
+                result = attempts[0]
+            else:
+                result = dict(attempts[-1]) if attempts else {"reason": "MEMF_no_dma"}
+                if attempts:
+                    result["attempts"] = attempts
+        if pg is not None and d is not None and not memflags & MEMF_no_owner:
+            if memflags & MEMF_no_refcount:
+                self._inuse[pg].extra = True
+            if not memflags & MEMF_keep_scrub:
+                rc = self._assign_pages(pg, order, d, memflags)
+                if rc:
+                    self._take_inuse(pg, order)
+                    self._free_heap_pages(pg, order, bool(memflags & MEMF_no_scrub))
+                    result = alloc_info_dict(result)
+                    result["assign_pages"] = rc
+                    result["reason"] = f"assign_pages failed ({errno.errorcode[-rc]})"
+                    pg = None
+        self.events.record_alloc(
+            "alloc_domheap_pages",
+            None if d is None else d.domid,
+            order,
+            args_flags,
+            pg,
+            result,
+            self._flat_counters(),
+        )
+        return pg
+
+    def _free_domheap_pages(self, mfn: int, order: int) -> None:
+        """``free_domheap_pages`` on checked arguments (``Xen.free_domheap_pages``, PA §2.6)."""
+        recs = self._take_inuse(mfn, order, dry_run=True)
+        d = recs[0].owner
+        if len(recs) > 1 and any(r.owner is not d for r in recs):
+            raise ValueError(f"block {mfn:#x} order {order} spans pages of several owners")
+        size = 1 << order
+        for rec in self._take_inuse(mfn, order):
+            if d is not None:
+                self._uncount_pages(d, rec)
+        if d is not None:
+            scrub = d.is_dying or self.opt_scrub_domheap
+            # Xen never frees a mapped page (the mapping holds a reference); the
+            # model lets a caller try, and unmaps the freed frames so the p2m stays true
+            for gfn, m, o in d.p2m.extents() if d.p2m else ():
+                lo, hi = max(m, mfn), min(m + (1 << o), mfn + size)
+                for page in range(lo, hi):
+                    d.p2m.remove(gfn + page - m)
+        else:
+            scrub = True
+        self._free_heap_pages(mfn, order, scrub)
+        self.events.record_free(mfn, order, d.domid if d else None, scrub, self._flat_counters())

@@ -145,7 +145,7 @@ def bulk_run(
     old = _decomposition(base, units, k)
     rules = xen.rules
     avail = xen.avail[node]
-    log = xen.events._events
+    log = xen.events
     run = AllocRun(
         {"d": d.domid, "order": k, "memflags": memflags},
         (1, xen.nr_zones - 1),
@@ -199,7 +199,7 @@ def bulk_run(
             done += 1
     avail[zone] -= done << k
     d.tot_pages += done << k
-    log.extend([run] * done)  # a step's event is built when first read
+    log._extend([run] * done)  # a step's event is built when first read
     taken = range(top - size, top - (done + 1) * size, -size)  # the MFNs, descending
     if free_run:
         d.p2m.add_run(gpfns[:done], list(taken), k)

@@ -14,18 +14,24 @@ from contextlib import contextmanager
 from threading import get_ident
 from typing import Any, overload
 
+from mypy_extensions import mypyc_attr
 
+COUNTER_KEYS = (
+    "total_avail_pages",
+    "outstanding_claims",
+    "node_avail_pages",
+    "claimed_pages",
+    "domain_claims",
+)
+_COUNTER_INDEX = {k: i for i, k in enumerate(COUNTER_KEYS)}
+
+
+@mypyc_attr(native_class=False)  # a tuple subclass: a plain Python class when compiled
 class Counters(tuple[Any, ...]):
     """The host's counters after an event; read like a dict (``c["total_avail_pages"]``)."""
 
-    KEYS = (
-        "total_avail_pages",
-        "outstanding_claims",
-        "node_avail_pages",
-        "claimed_pages",
-        "domain_claims",
-    )
-    _INDEX = {k: i for i, k in enumerate(KEYS)}
+    KEYS = COUNTER_KEYS
+    _INDEX = _COUNTER_INDEX
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
@@ -72,6 +78,9 @@ AllocInfo = tuple[
 ]
 
 
+ALLOC_INFO_LEN = 7  # the fields of an AllocInfo
+
+
 def alloc_info_dict(info: AllocInfo | dict[str, Any]) -> dict[str, Any]:
     """An allocation's info as a dict (a dict is returned as it is)."""
     if isinstance(info, dict):
@@ -85,6 +94,7 @@ def alloc_info_dict(info: AllocInfo | dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # copyable when compiled
 class Event:
     """One state change (or one attempt that returned a failure)."""
 
@@ -129,6 +139,7 @@ class Event:
         return f"#{self.seq} {self.op}({args}) -> {self.result!r}{extra}"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # copyable when compiled
 class AllocRun:
     """The allocation events of one bulk populate run, built when first read.
 
@@ -213,7 +224,11 @@ class AllocRun:
 
 FREE_OP = "free_domheap_pages"  # the op of the events record_free stores
 
+LOG_CHUNK = 1024
+"""Entries per sealed chunk of an ``EventLog``: a full collection walks chunks, not events."""
 
+
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # copyable when compiled
 class EventLog:
     """The ordered list of a host's events, each built when first read.
 
@@ -228,49 +243,89 @@ class EventLog:
     """
 
     def __init__(self) -> None:
-        self._events: list[Any] = []  # Event; AllocRun or tuple until first read
+        # the entries (Event; AllocRun or tuple until first read) in sealed chunks
+        # of LOG_CHUNK, then the open tail; entries of sealed chunks once built
+        self._chunks: list[tuple[Any, ...]] = []
+        self._tail: list[Any] = []
+        self._built: dict[int, Event] = {}
         self.on_record: Callable[[], None] | None = None
         self._depth = 0
         self._by_thread: dict[int, int] = {}  # thread id -> its last top-level event
 
+    def _seal(self) -> None:
+        """Move whole chunks from the tail into sealed chunks (tuples the GC can untrack)."""
+        tail = self._tail
+        n = len(tail) - len(tail) % LOG_CHUNK
+        for i in range(0, n, LOG_CHUNK):
+            self._chunks.append(tuple(tail[i : i + LOG_CHUNK]))
+        self._tail = tail[n:]
+
+    def _entries(self, start: int = 0) -> list[Any]:
+        """The stored entries from sequence number *start* on, as kept (for tests and tools)."""
+        flat = [e for chunk in self._chunks for e in chunk] + self._tail
+        return flat[start:]
+
+    def _extend(self, entries: list[Any]) -> None:
+        """Append stored entries (a bulk run's steps) without running the hook."""
+        self._tail.extend(entries)
+        if len(self._tail) >= LOG_CHUNK:
+            self._seal()
+
     def _get(self, i: int) -> Event:
-        e = self._events[i]
+        n = len(self._chunks) * LOG_CHUNK
+        seq = i if i >= 0 else n + len(self._tail) + i
+        if not 0 <= seq < n + len(self._tail):
+            raise IndexError(f"event {i} out of range: the log holds {n + len(self._tail)}")
+        e: Any
+        if seq < n:
+            built = self._built.get(seq)
+            if built is not None:
+                return built
+            e = self._chunks[seq // LOG_CHUNK][seq % LOG_CHUNK]
+        else:
+            e = self._tail[seq - n]
         if type(e) is Event:
             return e
-        seq = i if i >= 0 else len(self._events) + i
+        ev: Event
         if type(e) is AllocRun:
-            e = e.event(seq - e.first, seq)
+            ev = e.event(seq - e.first, seq)
         elif e[0] == FREE_OP:  # recorded by record_free
             op, top, mfn, order, domid, need_scrub = e[:6]
             info = {"d": domid, "need_scrub": need_scrub, "counters": counters_from_flat(e[6:])}
-            e = Event(seq, op, {"mfn": mfn, "order": order}, None, info, top)
-        else:  # recorded by record_alloc
-            op, top, domid, order, memflags, mfn, alloc_info = e[:7]
-            info = alloc_info_dict(alloc_info)
-            info["counters"] = counters_from_flat(e[7:])
+            ev = Event(seq, op, {"mfn": mfn, "order": order}, None, info, top)
+        else:  # recorded by record_alloc: its AllocInfo inline, then the counters
+            op, top, domid, order, memflags, mfn = e[:6]
+            info = alloc_info_dict(e[6 : 6 + ALLOC_INFO_LEN])
+            info["counters"] = counters_from_flat(e[6 + ALLOC_INFO_LEN :])
             args = {"d": domid, "order": order, "memflags": memflags}
-            e = Event(seq, op, args, mfn, info, top)
-        self._events[seq] = e
-        return e
+            ev = Event(seq, op, args, mfn, info, top)
+        if seq < n:
+            self._built[seq] = ev
+        else:
+            self._tail[seq - n] = ev
+        return ev
 
     def _push(self, entry: Any, top: bool) -> None:
         """Append one entry (an ``Event`` or a compact tuple) and run the hook."""
+        tail = self._tail
         if top:
-            self._by_thread[get_ident()] = len(self._events)
-        self._events.append(entry)
+            self._by_thread[get_ident()] = len(self._chunks) * LOG_CHUNK + len(tail)
+        tail.append(entry)
+        if len(tail) == LOG_CHUNK:
+            self._seal()
         if self.on_record is not None:
             self.on_record()
 
     def record(self, op: str, args: dict[str, Any], result: Any, **info: Any) -> Event:
         top = self._depth == 0
-        ev = Event(len(self._events), op, args, result, info, top)
+        ev = Event(len(self), op, args, result, info, top)
         self._push(ev, top)
         return ev
 
     def record_info(self, op: str, args: dict[str, Any], result: Any, info: dict[str, Any]) -> None:
         """``record`` with an info dict the caller built (and hands over)."""
         top = self._depth == 0
-        self._push(Event(len(self._events), op, args, result, info, top), top)
+        self._push(Event(len(self), op, args, result, info, top), top)
 
     def record_alloc(
         self,
@@ -284,15 +339,26 @@ class EventLog:
     ) -> None:
         """An allocation (args ``d``, ``order``, ``memflags``), with the counters after it.
 
-        *info* is an ``AllocInfo`` (success) or a dict (a refusal, rare);
-        *flat_counters* is ``Heap._flat_counters()``.  The event is kept as one
-        plain tuple and built when first read.  The hottest call of the model:
-        ``_push`` is written out here to save a call.
+        *info* is an ``AllocInfo`` (an allocation from one zone range) or a dict
+        (a refusal, or the DMA zone's two attempts: rare); *flat_counters* is
+        ``Heap._flat_counters()``.  An ``AllocInfo`` event is kept as one flat
+        tuple, the AllocInfo's fields inline (no tuple inside a tuple, so the
+        GC untracks it at its first collection), and built when first read; a
+        dict one is built at once.  The hottest call of the model: ``_push``
+        is written out here to save a call.
         """
         top = self._depth == 0
+        if type(info) is dict:
+            info["counters"] = counters_from_flat(flat_counters)
+            args = {"d": domid, "order": order, "memflags": memflags}
+            self._push(Event(len(self), op, args, mfn, info, top), top)
+            return
+        tail = self._tail
         if top:
-            self._by_thread[get_ident()] = len(self._events)
-        self._events.append((op, top, domid, order, memflags, mfn, info, *flat_counters))
+            self._by_thread[get_ident()] = len(self._chunks) * LOG_CHUNK + len(tail)
+        tail.append((op, top, domid, order, memflags, mfn, *info, *flat_counters))
+        if len(tail) == LOG_CHUNK:
+            self._seal()
         if self.on_record is not None:
             self.on_record()
 
@@ -325,12 +391,12 @@ class EventLog:
         """The events a caller asked for directly (what replay re-runs)."""
         return [
             self._get(i)
-            for i, e in enumerate(self._events)
+            for i, e in enumerate(self._entries())
             if (e.top if type(e) is Event else type(e) is tuple and e[1])
         ]
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._chunks) * LOG_CHUNK + len(self._tail)
 
     @overload
     def __getitem__(self, i: int) -> Event: ...
@@ -340,15 +406,15 @@ class EventLog:
 
     def __getitem__(self, i: int | slice) -> Event | list[Event]:
         if isinstance(i, slice):
-            return [self._get(j) for j in range(*i.indices(len(self._events)))]
+            return [self._get(j) for j in range(*i.indices(len(self)))]
         return self._get(i)
 
     def __iter__(self) -> Iterator[Event]:
-        for i in range(len(self._events)):
+        for i in range(len(self)):
             yield self._get(i)
 
     def since(self, seq: int) -> list[Event]:
-        return [self._get(i) for i in range(seq, len(self._events))]
+        return [self._get(i) for i in range(seq, len(self))]
 
     def last_mine(self) -> Event | None:
         """The last top-level event the calling thread recorded (its last call's result)."""
@@ -356,4 +422,4 @@ class EventLog:
         return None if i is None else self._get(i)
 
     def last(self) -> Event | None:
-        return self._get(-1) if self._events else None
+        return self._get(-1) if len(self) else None

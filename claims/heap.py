@@ -24,6 +24,7 @@ from .buddy import (
     InUse,
     flsl,
 )
+from .buddy import bits_to_zone as _bits_to_zone
 from .constants import (
     BITS_PER_LONG,
     INVALID_DIRTY_IDX,
@@ -222,7 +223,7 @@ class Heap(HeapCore):
         """``bits_to_zone(b)`` (PA §1.2)."""
         if type(bits) is not int:
             check_int("bits", bits)
-        return 1 if bits < PAGE_SHIFT + 1 else bits - PAGE_SHIFT
+        return _bits_to_zone(bits)
 
     def heap(self, node: int, zone: int, order: int) -> list[int]:
         """``heap(node, zone, order)``: the free list's heads, head first."""

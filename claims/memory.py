@@ -91,8 +91,6 @@ class MemoryOps(ClaimSets):
 
     if TYPE_CHECKING:
 
-        def _assign_pages(self, mfn: int, order: int, d: Domain, memflags: int) -> int: ...
-
         def alloc_domheap_pages(
             self, d: Domain | None, order: int, memflags: int = 0
         ) -> int | None: ...

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .accounting import domain_release_all_claims
-from .buddy import PG_OFFLINING, InUse
+from .buddy import PG_OFFLINING
 from .claimsets import DOM0, Caller
 from .constants import (
     DOMID_FIRST_RESERVED,
@@ -25,16 +25,9 @@ from .constants import (
     MEMF_ALL,
     NR_ZONES_X86,
     UINT32_MAX,
-    MEMF_keep_scrub,
-    MEMF_no_dma,
-    MEMF_no_owner,
-    MEMF_no_refcount,
-    MEMF_no_scrub,
-    _MEMF_bits,
 )
 from .domain import Domain
 from .errors import InvariantError
-from .events import AllocInfo, alloc_info_dict
 from .heap import _MEMF_SUSPECT, NodeSpec
 from .locks import HEAP_LOCK_RANK, OrderedLock, lock_entry_points
 from .memory import MemoryOps
@@ -261,45 +254,6 @@ class Xen(MemoryOps):
         )
         return rc
 
-    def _assign_pages(self, mfn: int, order: int, d: Domain, memflags: int) -> int:
-        if d.is_dying:
-            return -errno.EINVAL
-        nr = 1 << order
-        rec = self._inuse.get(mfn)
-        if rec is not None and rec.order == order:
-            recs: tuple[InUse, ...] = (rec,)  # the common case: one whole record
-            extra = rec.extra
-        else:
-            head = self.find_inuse_head(mfn)
-            assert head is not None
-            if self._inuse[head].order > order:
-                self._split_inuse(head, mfn, order)
-            recs = tuple(self._recs_in(mfn, nr))
-            extra = any(r.extra for r in recs)
-        if extra:
-            d.extra_pages += nr
-            memflags &= ~MEMF_no_refcount
-        elif not memflags & MEMF_no_refcount:
-            tot = d.domain_tot_pages()
-            if tot > d.max_pages:
-                return -errno.EPERM
-            if nr > d.max_pages - tot:
-                return -errno.E2BIG
-        if not memflags & MEMF_no_refcount:
-            d.tot_pages += nr
-        for r in recs:
-            r.owner = d
-        return 0
-
-    def _recs_in(self, mfn: int, nr: int) -> list[InUse]:
-        out = []
-        m = mfn
-        while m < mfn + nr:
-            rec = self._inuse[m]
-            out.append(rec)
-            m += 1 << rec.order
-        return out
-
     def alloc_domheap_pages(self, d: Domain | None, order: int, memflags: int = 0) -> int | None:
         """``alloc_domheap_pages``: the head MFN, or ``None`` (PA §2.6).
 
@@ -316,53 +270,7 @@ class Xen(MemoryOps):
             or (d is not None and (type(d) is not Domain or self.domains.get(d.domid) is not d))
         ):
             self._check_alloc_args(order, memflags, d)  # raises, naming what is wrong
-        args_flags = memflags
-        bits = memflags >> _MEMF_bits
-        zone_hi = min(self.bits_to_zone(bits), self.nr_zones - 1) if bits else self._zone_hi_any
-        if memflags & MEMF_no_owner:
-            memflags |= MEMF_no_refcount
-        pg: int | None = None
-        result: AllocInfo | dict[str, Any]
-        if not self.dma_bitsize:
-            memflags &= ~MEMF_no_dma
-            pg, result = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
-        else:
-            attempts: list[dict[str, Any]] = []
-            dma_zone = self.bits_to_zone(self.dma_bitsize)
-            if dma_zone < zone_hi:
-                pg, info = self._alloc_heap_pages(dma_zone + 1, zone_hi, order, memflags, d)
-                attempts.append(alloc_info_dict(info))
-            if pg is None and not memflags & MEMF_no_dma:
-                pg, info = self._alloc_heap_pages(1, zone_hi, order, memflags, d)
-                attempts.append(alloc_info_dict(info))
-            if len(attempts) == 1:
-                result = attempts[0]
-            else:
-                result = dict(attempts[-1]) if attempts else {"reason": "MEMF_no_dma"}
-                if attempts:
-                    result["attempts"] = attempts
-        if pg is not None and d is not None and not memflags & MEMF_no_owner:
-            if memflags & MEMF_no_refcount:
-                self._inuse[pg].extra = True
-            if not memflags & MEMF_keep_scrub:
-                rc = self._assign_pages(pg, order, d, memflags)
-                if rc:
-                    self._take_inuse(pg, order)
-                    self._free_heap_pages(pg, order, bool(memflags & MEMF_no_scrub))
-                    result = alloc_info_dict(result)
-                    result["assign_pages"] = rc
-                    result["reason"] = f"assign_pages failed ({errno.errorcode[-rc]})"
-                    pg = None
-        self.events.record_alloc(
-            "alloc_domheap_pages",
-            None if d is None else d.domid,
-            order,
-            args_flags,
-            pg,
-            result,
-            self._flat_counters(),
-        )
-        return pg
+        return self._alloc_domheap_pages(d, order, memflags)
 
     def free_domheap_pages(self, mfn: int, order: int) -> None:
         """``free_domheap_pages``: uncount the owner's pages and free them (PA §2.6).
@@ -378,26 +286,7 @@ class Xen(MemoryOps):
         ):
             check_int("mfn", mfn, 0)  # raises, naming what is wrong
             check_int("order", order, 0, self.max_order)
-        recs = self._take_inuse(mfn, order, dry_run=True)
-        d = recs[0].owner
-        if len(recs) > 1 and any(r.owner is not d for r in recs):
-            raise ValueError(f"block {mfn:#x} order {order} spans pages of several owners")
-        size = 1 << order
-        for rec in self._take_inuse(mfn, order):
-            if d is not None:
-                self._uncount_pages(d, rec)
-        if d is not None:
-            scrub = d.is_dying or self.opt_scrub_domheap
-            # Xen never frees a mapped page (the mapping holds a reference); the
-            # model lets a caller try, and unmaps the freed frames so the p2m stays true
-            for gfn, m, o in d.p2m.extents() if d.p2m else ():
-                lo, hi = max(m, mfn), min(m + (1 << o), mfn + size)
-                for page in range(lo, hi):
-                    d.p2m.remove(gfn + page - m)
-        else:
-            scrub = True
-        self._free_heap_pages(mfn, order, scrub)
-        self.events.record_free(mfn, order, d.domid if d else None, scrub, self._flat_counters())
+        self._free_domheap_pages(mfn, order)
 
     def allocated_by_node(self) -> dict[tuple[int, int | None], int]:
         """Pages allocated per ``(node, domid)``; ``domid`` is ``None`` for unowned pages."""

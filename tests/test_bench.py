@@ -52,8 +52,8 @@ def no_debug_checks() -> Iterator[None]:
 def test_populate_guest_bulk_and_loop_agree(no_debug_checks: None) -> None:
     bulk, _ = bench.populate_guest(1, bulk=True)
     loop, _ = bench.populate_guest(1, bulk=False)
-    assert any(type(e) is AllocRun for e in bulk.events._events)  # the bulk path ran
-    assert not any(type(e) is AllocRun for e in loop.events._events)
+    assert any(type(e) is AllocRun for e in bulk.events._entries())  # the bulk path ran
+    assert not any(type(e) is AllocRun for e in loop.events._entries())
     assert bulk.domains[1].tot_pages == loop.domains[1].tot_pages == GIB
     assert bulk.state() == loop.state()
     assert [str(e) for e in bulk.events] == [str(e) for e in loop.events]

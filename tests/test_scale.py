@@ -60,7 +60,7 @@ def test_stored_allocations_and_frees_leave_the_cyclic_gc_alone() -> None:
     xen.free_domheap_pages(a, 2)
     for _ in range(4):  # one level of nesting untracked per collection; 4 levels at most
         gc.collect()
-    stored = xen.events._events[first:]
+    stored = xen.events._entries(first)
     assert [type(e) for e in stored] == [tuple] * 3
     assert not any(gc.is_tracked(e) for e in stored)
 
