@@ -13,6 +13,7 @@ Section references are to ``page-allocator.md`` (PA) and ``claims-v7.md`` (CV).
 
 from __future__ import annotations
 
+import copy
 import errno
 from bisect import bisect_right
 from collections import OrderedDict
@@ -25,13 +26,14 @@ from .constants import (
     NUMA_NO_NODE,
     PAGE_SHIFT,
     MEMF_exact_node,
-    MEMF_get_node,
     MEMF_keep_scrub,
     MEMF_no_dma,
     MEMF_no_owner,
     MEMF_no_refcount,
     MEMF_no_scrub,
+    MEMF_node_mask,
     _MEMF_bits,
+    _MEMF_node,
 )
 from .errors import XenBugError
 from .events import AllocInfo, alloc_info_dict
@@ -48,7 +50,9 @@ PG_OFFLINED = 2
 PG_BROKEN = 4
 
 
-@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
+# FreeBlock and InUse hold no reference that can lead back to them, so when
+# compiled they are acyclic: the cyclic GC never tracks the heap's many blocks.
+@mypyc_attr(acyclic=True, free_list_len=1)
 class FreeBlock:
     """A free buddy head: ``PFN_ORDER``, its node and ``u.free.first_dirty``."""
 
@@ -59,12 +63,15 @@ class FreeBlock:
         self.node = node
         self.first_dirty = first_dirty
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> FreeBlock:
+        return FreeBlock(self.order, self.node, self.first_dirty)
+
     def __repr__(self) -> str:
         fd = "clean" if self.first_dirty == INVALID_DIRTY_IDX else f"first_dirty={self.first_dirty}"
         return f"FreeBlock(order={self.order}, node={self.node}, {fd})"
 
 
-@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
+@mypyc_attr(acyclic=True, free_list_len=1)
 class InUse:
     """An allocated, naturally aligned block of pages (``PGC_state_inuse``).
 
@@ -80,6 +87,12 @@ class InUse:
         self.seq = seq
         self.extra = extra
         self.xen_heap = False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> InUse:
+        owner = self.owner if self.owner is None else copy.deepcopy(self.owner, memo)
+        rec = InUse(self.order, owner, self.seq, self.extra)
+        rec.xen_heap = self.xen_heap
+        return rec
 
     def __repr__(self) -> str:
         who = f"d{self.owner.domid}" if self.owner else "anonymous"
@@ -153,6 +166,7 @@ class HeapCore:
     _gate_skipped: list[int]
     _rotated: list[tuple[OrderedDict[int, None], int]]  # dirty buddies passed over
     _seq: int
+    domains: dict[int, Domain]  # by domid (claims.Xen creates them)
     dma_bitsize: int  # dma_bits= (PA §1.2), 0 for no DMA zone
     _zone_hi_any: int  # the top zone of a request without MEMF_bits
     opt_scrub_domheap: bool  # scrub-domheap: freed domain pages are dirty (Xen only)
@@ -363,7 +377,7 @@ class HeapCore:
             aff = d.node_affinity_mask
             if nodemask & aff:
                 nodemask &= aff
-        node = req_node = MEMF_get_node(memflags)
+        node = req_node = ((memflags >> _MEMF_node) - 1) & MEMF_node_mask  # MEMF_get_node
         if node == NUMA_NO_NODE:
             if d is not None:
                 node = cycle_node(d.last_alloc_node, nodemask, maxn)
@@ -562,8 +576,15 @@ class HeapCore:
             *self.claimed_pages,
         )
 
-    def _claims_by_domain(self) -> tuple[tuple[int, int, tuple[int, ...]], ...] | None:
-        return None  # a bare heap has no domains: the Xen class has
+    def _claims_by_domain(self) -> tuple[tuple[int, int, tuple[int, ...]], ...]:
+        """Each claiming domain's ``(domid, outstanding_pages, claims)``; others left out."""
+        if not self.outstanding_claims:  # the sum of the domains' outstanding_pages
+            return ()
+        return tuple(
+            (d.domid, d.outstanding_pages, tuple(d.claims))
+            for d in self.domains.values()
+            if d.outstanding_pages
+        )
 
     # --------------------------------------------------------------- domheap
     def _assign_pages(self, mfn: int, order: int, d: Domain, memflags: int) -> int:

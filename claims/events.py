@@ -8,8 +8,10 @@ recompute what the model decided.
 
 from __future__ import annotations
 
+import copy
+import weakref
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from threading import get_ident
 from typing import Any, overload
@@ -53,16 +55,13 @@ def counters_from_flat(flat: tuple[Any, ...]) -> Counters:
     """``Counters`` from the flat tuple the hot paths record (``Heap._flat_counters``).
 
     The flat form is ``total, outstanding, domain claims, *node_avail_pages,
-    *claimed_pages``.  Domain claims are ``None`` on a bare heap (no such
-    counter) or a tuple of ``(domid, outstanding_pages, claims)``, read back as
-    a dict.  All plain values and tuples, no dict: see ``EventLog``.
+    *claimed_pages``.  Domain claims are a tuple of ``(domid,
+    outstanding_pages, claims)`` for each claiming domain, read back as a dict.
+    All plain values and tuples, no dict: see ``EventLog``.
     """
     n = (len(flat) - 3) >> 1
     head = (flat[0], flat[1], flat[3 : 3 + n], flat[3 + n :])
-    by_domain = flat[2]
-    if by_domain is None:
-        return Counters(head)
-    return Counters((*head, {domid: (out, claims) for domid, out, claims in by_domain}))
+    return Counters((*head, {domid: (out, claims) for domid, out, claims in flat[2]}))
 
 
 # The info of a successful allocation, as ``Heap._alloc_heap_pages`` returns and
@@ -222,6 +221,31 @@ class AllocRun:
         return Event(seq, "alloc_domheap_pages", dict(self.args), mfn, info, False)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)  # copyable when compiled
+class AfterEvent:
+    """A host's ``on_record`` hook: ``check_invariants()`` after each event with ``debug_checks``.
+
+    It holds the host weakly, so that a host and its event log form no
+    reference cycle and a dropped host is freed at once, not by the cyclic GC.
+    """
+
+    host: weakref.ref[Any]
+
+    def __init__(self, host: Any) -> None:
+        self.host = weakref.ref(host)
+
+    def check(self) -> None:
+        xen = self.host()
+        if xen is not None and xen.debug_checks:
+            xen.check_invariants()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AfterEvent:
+        host = self.host()
+        if host is None:
+            return self  # a dropped host's hook does nothing
+        return AfterEvent(copy.deepcopy(host, memo))  # the copy's hook checks the copy
+
+
 FREE_OP = "free_domheap_pages"  # the op of the events record_free stores
 
 LOG_CHUNK = 1024
@@ -248,7 +272,7 @@ class EventLog:
         self._chunks: list[tuple[Any, ...]] = []
         self._tail: list[Any] = []
         self._built: dict[int, Event] = {}
-        self.on_record: Callable[[], None] | None = None
+        self.on_record: AfterEvent | None = None  # the host's hook (claims.Xen sets it)
         self._depth = 0
         self._by_thread: dict[int, int] = {}  # thread id -> its last top-level event
 
@@ -314,7 +338,7 @@ class EventLog:
         if len(tail) == LOG_CHUNK:
             self._seal()
         if self.on_record is not None:
-            self.on_record()
+            self.on_record.check()
 
     def record(self, op: str, args: dict[str, Any], result: Any, **info: Any) -> Event:
         top = self._depth == 0
@@ -360,7 +384,7 @@ class EventLog:
         if len(tail) == LOG_CHUNK:
             self._seal()
         if self.on_record is not None:
-            self.on_record()
+            self.on_record.check()
 
     def record_free(
         self,

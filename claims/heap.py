@@ -121,6 +121,7 @@ class Heap(HeapCore):
         self._rotated: list[tuple[OrderedDict[int, None], int]] = []  # dirty buddies passed over
         self.cpu_node = 0  # cpu_to_node(smp_processor_id()) for domain-less requests
         self._seq = 0
+        self.domains = {}  # a bare heap has none: claims.Xen creates them
         self.events = EventLog()
 
     # ------------------------------------------------------------------ setup

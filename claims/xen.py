@@ -8,9 +8,7 @@ double free) raise ``TypeError``/``ValueError`` before anything changes.
 
 from __future__ import annotations
 
-import copy
 import errno
-import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -28,6 +26,7 @@ from .constants import (
 )
 from .domain import Domain
 from .errors import InvariantError
+from .events import AfterEvent
 from .heap import _MEMF_SUSPECT, NodeSpec
 from .locks import HEAP_LOCK_RANK, OrderedLock, lock_entry_points
 from .memory import MemoryOps
@@ -82,25 +81,15 @@ class Xen(MemoryOps):
             dma_bitsize=dma_bitsize,
         )
         self.semantics = semantics
-        self.domains: dict[int, Domain] = {}
+        self.domains = {}
         self.opt_scrub_domheap = check_bool("opt_scrub_domheap", opt_scrub_domheap)
         self.llc_coloring_enabled = False
-        self.events.on_record = _AfterEvent(self).check
+        self.events.on_record = AfterEvent(self)
 
     @property
     def dom0(self) -> Caller:
         """The privileged control domain, as a hypercall caller."""
         return DOM0
-
-    def _claims_by_domain(self) -> tuple[tuple[int, int, tuple[int, ...]], ...]:
-        """Each claiming domain's ``(domid, outstanding_pages, claims)``; others left out."""
-        if not self.outstanding_claims:  # the sum of the domains' outstanding_pages
-            return ()
-        return tuple(
-            (d.domid, d.outstanding_pages, tuple(d.claims))
-            for d in self.domains.values()
-            if d.outstanding_pages
-        )
 
     def __repr__(self) -> str:
         return (
@@ -389,30 +378,6 @@ class Xen(MemoryOps):
                         f"claimed_pages[{n}] {self.claimed_pages[n]} > "
                         f"node_avail_pages[{n}] {self.node_avail_pages[n]}"
                     )
-
-
-class _AfterEvent:
-    """The host's ``on_record`` hook: ``check_invariants()`` after each event with ``debug_checks``.
-
-    It holds the host weakly, so that a host and its event log form no
-    reference cycle and a dropped host is freed at once, not by the cyclic GC.
-    """
-
-    __slots__ = ("host",)
-
-    def __init__(self, host: Xen) -> None:
-        self.host = weakref.ref(host)
-
-    def check(self) -> None:  # a bound method: the cheapest call for the hook
-        xen = self.host()
-        if xen is not None and xen.debug_checks:
-            xen.check_invariants()
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _AfterEvent:
-        hook = _AfterEvent.__new__(_AfterEvent)
-        host = self.host()  # the copy's hook checks the copy
-        hook.host = self.host if host is None else weakref.ref(copy.deepcopy(host, memo))
-        return hook
 
 
 # Public methods that take no lock of their own: in Xen they run with heap_lock
