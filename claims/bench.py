@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from . import hosts
+from ._core import core_build
 from .claimsets import DOM0, XEN_DOMCTL_CLAIM_MEMORY_GET, xen_memory_claim_t
 from .constants import MEMF_node
 from .memory import XENMEMF_node
@@ -77,6 +78,7 @@ def header() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"python:  {sys.version.split()[0]} ({platform.python_implementation()})")
     print(f"         {sys.executable}: {interpreter_build()}")
+    print(f"core:    {core_build()} (compiled by `python tools/build_core.py`, or not)")
 
 
 NODE_SIZES = [("64 GiB", 64 * GIB_PAGES), ("1 TiB", TIB_PAGES), ("4 TiB", 4 * TIB_PAGES)]
