@@ -1,6 +1,6 @@
 """Compile the model's hot modules with mypyc, in place (README, Speed).
 
-    python tools/build_core.py          # build (about a minute on two cores)
+    python tools/build_core.py          # build (about 15 s on two cores)
     python tools/build_core.py --clean  # remove the build: back to pure Python
 
 The same source runs either way; ``claims.core_build()`` tells which is loaded,
@@ -17,6 +17,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -53,9 +54,22 @@ def clean() -> None:
         print(f"removed {p.relative_to(ROOT)}")
 
 
+MYPY_NEEDED = (2, 4)  # @mypyc_attr(acyclic=..., free_list_len=...), as tested
+
+
 def build() -> None:
-    from mypyc.build import mypycify
-    from setuptools import setup
+    try:
+        import mypy.version
+        from mypyc.build import mypycify
+        from setuptools import setup
+    except ImportError as e:
+        sys.exit(f"build_core: {e.name} is missing: pip install -e '.[dev]' brings mypy")
+    have = tuple(int(x) for x in mypy.version.__version__.split("+")[0].split(".")[:2])
+    if have < MYPY_NEEDED:
+        need = ".".join(map(str, MYPY_NEEDED))
+        sys.exit(
+            f"build_core: mypyc {mypy.version.__version__} is too old: pip install 'mypy>={need}'"
+        )
 
     clean()
     sources = [f"claims/{m}.py" for m in COMPILED_MODULES]
