@@ -4,12 +4,14 @@
 Stored notebooks have kernelspec ``python3`` and no outputs, except code cells
 tagged ``nbval-check-output`` (golden text checked by nbval), which keep their
 text outputs and a deterministic execution count (their index among code
-cells).  ``check`` exits 1 and lists what is wrong; ``clean`` fixes it in place.
+cells), and every cell has an id (nbformat 4.5).  ``check`` exits 1 and lists what
+is wrong; ``clean`` fixes it in place.
 A folder is searched recursively, so ``notebooks`` covers the apps in ``notebooks/apps/``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -35,6 +37,13 @@ def problems(nb: dict, name: str) -> list[str]:
         bad.append(f"{name}: kernelspec is {ks!r}, want 'python3'")
     if "widgets" in nb.get("metadata", {}):
         bad.append(f"{name}: stored widget state in metadata")
+    if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) >= (4, 5):  # cell ids are required
+        ids = [c.get("id") for c in nb.get("cells", [])]
+        for i, cid in enumerate(ids):
+            if not cid:
+                bad.append(f"{name}: cell {i} has no id (nbformat 4.5)")
+            elif ids.count(cid) > 1:
+                bad.append(f"{name}: cell {i} repeats the id {cid!r}")
     n = 0
     for i, c in enumerate(nb.get("cells", [])):
         if c.get("cell_type") != "code":
@@ -66,6 +75,16 @@ def clean(nb: dict) -> dict:
         "language": "python",
     }
     nb["metadata"].pop("widgets", None)
+    if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) >= (4, 5):
+        seen = {c.get("id") for c in nb.get("cells", [])}
+        for i, c in enumerate(nb.get("cells", [])):
+            if not c.get("id"):  # a stable id from the cell's place and text
+                text = f"{i}:{''.join(c.get('source', ''))}"
+                cid = hashlib.sha1(text.encode()).hexdigest()[:8]
+                while cid in seen:
+                    cid = hashlib.sha1(cid.encode()).hexdigest()[:8]
+                c["id"] = cid
+                seen.add(cid)
     n = 0
     for c in nb.get("cells", []):
         if c.get("cell_type") != "code":
