@@ -13,6 +13,7 @@ import hashlib
 import importlib.machinery
 import importlib.util
 import json
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -68,13 +69,24 @@ class _PureFinder:
         return importlib.util.spec_from_file_location(fullname, source, loader=loader)
 
 
+def _use_sources() -> None:
+    if not any(isinstance(f, _PureFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PureFinder(COMPILED_MODULES))
+
+
 def guard() -> None:
-    """Fall back to the pure-Python modules (with a warning) if the build is stale."""
+    """Fall back to the pure-Python modules (with a warning) if the build is stale.
+
+    ``CLAIMS_PURE=1`` in the environment loads the pure-Python modules even
+    beside a good build, without a warning (to compare the two builds).
+    """
+    if os.environ.get("CLAIMS_PURE") == "1":
+        _use_sources()
+        return
     why = stale_reason()
     if why is None:
         return
-    if not any(isinstance(f, _PureFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _PureFinder(COMPILED_MODULES))
+    _use_sources()
     warnings.warn(
         f"claims: the compiled core is stale ({why}); running the pure-Python modules. "
         "Rebuild with `python tools/build_core.py`, or remove it with `--clean`.",
