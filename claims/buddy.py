@@ -208,6 +208,7 @@ class HeapCore:
                 return n
         return None
 
+    # ------------------------------------------------------------ free lists
     def _list(self, node: int, zone: int, order: int) -> OrderedDict[int, None]:
         key = (node, zone, order)
         lst = self._heap.get(key)
@@ -244,6 +245,7 @@ class HeapCore:
         self._seq += 1
         return self._seq
 
+    # --------------------------------------------------------- init and free
     def _init_node_run(self, s: int, e: int, need_scrub: bool) -> int:
         """``_init_heap_pages``: free ``[s, e)`` in greedy aligned chunks."""
         chunks = 0
@@ -363,6 +365,7 @@ class HeapCore:
             return []
         return sorted(m for m in self._pgstate if start <= m < end)
 
+    # -------------------------------------------------------- get_free_buddy
     def get_free_buddy(
         self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
     ) -> int | None:
@@ -439,6 +442,7 @@ class HeapCore:
                 if node >= maxn:
                     return None
 
+    # ------------------------------------------------------ alloc_heap_pages
     def _reserve_offlined_page(self, head: int) -> int:
         raise NotImplementedError  # provided by claims.offline.Offlining
 
@@ -546,6 +550,7 @@ class HeapCore:
             "Xen would BUG() here"
         )
 
+    # ------------------------------------------------------------- scrubbing
     def _scrub_node(self, node: int) -> int:
         scrubbed = 0
         if not self.node_need_scrub[node]:
@@ -566,6 +571,7 @@ class HeapCore:
                         return scrubbed
         return scrubbed
 
+    # -------------------------------------------------------------- counters
     def _flat_counters(self) -> tuple[Any, ...]:
         """The counters an event records, flat (``events.counters_from_flat``)."""
         return (
@@ -588,6 +594,7 @@ class HeapCore:
 
     # --------------------------------------------------------------- domheap
     def _assign_pages(self, mfn: int, order: int, d: Domain, memflags: int) -> int:
+        """``assign_pages`` proper (PA §2.6): 0, or ``-EINVAL`` (dying), ``-EPERM``, ``-E2BIG``."""
         if d.is_dying:
             return -errno.EINVAL
         nr = 1 << order

@@ -5,6 +5,10 @@ memory a dict of allocated blocks, and per-page bits (``PGC_need_scrub``,
 offlining) are runs or small dicts.  Memory and time grow with the number of
 free blocks and of touched pages, never with the host's page count.
 
+``Heap`` is the public face: it sets the heap up and checks every argument;
+the state and the steps an allocation or a free runs through are in
+``claims.buddy.HeapCore`` (which ``tools/build_core.py`` can compile).
+
 Section references are to ``page-allocator.md`` (PA) and ``claims-v7.md`` (CV).
 """
 
@@ -58,8 +62,9 @@ _MEMF_SUSPECT = ~MEMF_ALL | MEMF_keep_scrub
 class Heap(HeapCore):
     """Xen's buddy heap: free lists, split, merge, the NUMA walk, scrubbing.
 
-    The claims gates and redemption are delegated to ``self.rules`` (a rule
-    set of ``claims.rules``) at the places Xen has them.
+    The public calls check their arguments here, then run the steps of
+    ``HeapCore``.  The claims gates and redemption are delegated to
+    ``self.rules`` (a rule set of ``claims.rules``) at the places Xen has them.
     """
 
     rules: RuleSet

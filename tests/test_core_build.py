@@ -58,8 +58,14 @@ def fake_build(dest: Path, digests: dict[str, str] | None) -> None:
         (dest / _core.MANIFEST).write_text(json.dumps({"mypyc": digests}))
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without CLAIMS_PURE, plus *extra*."""
+    env = {k: v for k, v in os.environ.items() if k != "CLAIMS_PURE"}
+    return {**env, **extra}
+
+
 def probe(tmp: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(tmp)}
+    env = clean_env(PYTHONPATH=str(tmp))
     return subprocess.run(
         [sys.executable, "-c", PROBE],
         env=env,
@@ -203,7 +209,7 @@ print(out[0], len(out), hashlib.sha256("\n".join(out[1:]).encode()).hexdigest())
 def run_workload(env: dict[str, str]) -> list[str]:
     out = subprocess.run(
         [sys.executable, "-c", WORKLOAD],
-        env={**os.environ, **env},
+        env=clean_env(**env),
         capture_output=True,
         text=True,
         timeout=600,
