@@ -2,9 +2,10 @@
 
 The compiled build (mypyc) lives beside the sources as extension modules, which
 Python prefers to the ``.py`` files.  A build records the SHA-256 of each
-source it compiled; ``guard()`` runs first thing in ``import claims`` and, if a
-source has changed since (or a module's build is missing), warns and loads the
-pure-Python modules instead, so an edit is never shadowed by a stale build.
+source it compiled and the interpreter it was built by; ``guard()`` runs first
+thing in ``import claims`` and, if a source has changed since, a module's build
+is missing or another interpreter runs, warns and loads the pure-Python
+modules instead, so an edit is never shadowed by a stale build.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ def stale_reason() -> str | None:
     if not built:
         return None
     try:
-        digests = json.loads((_PKG / MANIFEST).read_text())["mypyc"]
+        manifest = json.loads((_PKG / MANIFEST).read_text())
+        digests, python = manifest["mypyc"], manifest["python"]
     except (OSError, ValueError, KeyError, TypeError):
         return f"{MANIFEST} is missing or unreadable"
+    if python != sys.version:  # extensions are built for one interpreter
+        return f"built by Python {python.split()[0]}, this is {sys.version.split()[0]}"
     for m in COMPILED_MODULES:
         if _extension(m) is None:
             return f"{m} has no build"

@@ -50,12 +50,19 @@ def copy_package(tmp: Path) -> Path:
     return dest
 
 
-def fake_build(dest: Path, digests: dict[str, str] | None) -> None:
+def fake_build(dest: Path, digests: dict[str, str] | None, python: str = sys.version) -> None:
     """Garbage extension files for every compiled module, and a manifest (unless None)."""
     for m in _core.COMPILED_MODULES:
         (dest / f"{m}{SUFFIX}").write_bytes(b"not a shared object")
     if digests is not None:
-        (dest / _core.MANIFEST).write_text(json.dumps({"mypyc": digests}))
+        (dest / _core.MANIFEST).write_text(json.dumps({"mypyc": digests, "python": python}))
+
+
+def true_digests(dest: Path) -> dict[str, str]:
+    return {
+        m: hashlib.sha256((dest / f"{m}.py").read_bytes()).hexdigest()
+        for m in _core.COMPILED_MODULES
+    }
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -96,10 +103,7 @@ def test_no_build_imports_the_sources_without_a_warning(tmp_path: Path) -> None:
 
 def test_a_build_of_other_sources_is_not_loaded(tmp_path: Path) -> None:
     dest = copy_package(tmp_path)
-    digests = {
-        m: hashlib.sha256((dest / f"{m}.py").read_bytes()).hexdigest()
-        for m in _core.COMPILED_MODULES
-    }
+    digests = true_digests(dest)
     digests["buddy"] = "0" * 64  # buddy.py was edited after the build
     fake_build(dest, digests)
     out = probe(tmp_path)
@@ -107,6 +111,15 @@ def test_a_build_of_other_sources_is_not_loaded(tmp_path: Path) -> None:
     assert out.stdout.split() == ["pure", "Python", "0x1e00", "True"]
     assert "compiled core is stale (buddy.py changed since the build)" in out.stderr
     assert "tools/build_core.py" in out.stderr
+
+
+def test_a_build_by_another_interpreter_is_not_loaded(tmp_path: Path) -> None:
+    dest = copy_package(tmp_path)
+    fake_build(dest, true_digests(dest), python="3.11.0 (main, a build of its own)")
+    out = probe(tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["pure", "Python", "0x1e00", "True"]
+    assert f"built by Python 3.11.0, this is {sys.version.split()[0]}" in out.stderr
 
 
 def test_a_build_without_its_manifest_is_not_loaded(tmp_path: Path) -> None:
@@ -120,10 +133,7 @@ def test_a_build_without_its_manifest_is_not_loaded(tmp_path: Path) -> None:
 
 def test_a_partial_build_is_not_loaded(tmp_path: Path) -> None:
     dest = copy_package(tmp_path)
-    digests = {
-        m: hashlib.sha256((dest / f"{m}.py").read_bytes()).hexdigest()
-        for m in _core.COMPILED_MODULES
-    }
+    digests = true_digests(dest)
     fake_build(dest, digests)
     (dest / f"rules{SUFFIX}").unlink()
     out = probe(tmp_path)

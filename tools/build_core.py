@@ -86,7 +86,8 @@ def build() -> None:
     digests = {
         m: hashlib.sha256((PKG / f"{m}.py").read_bytes()).hexdigest() for m in COMPILED_MODULES
     }
-    (PKG / MANIFEST).write_text(json.dumps({"mypyc": digests}, indent=1) + "\n")
+    manifest = {"mypyc": digests, "python": sys.version}
+    (PKG / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     for p in built_files():
         print(f"built {p.relative_to(ROOT)}")
 
