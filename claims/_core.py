@@ -56,6 +56,11 @@ def stale_reason() -> str | None:
     return None
 
 
+def good_build() -> bool:
+    """A build of every hot module is beside the sources and matches them."""
+    return _extension(COMPILED_MODULES[0]) is not None and stale_reason() is None
+
+
 class _PureFinder:
     """A meta path finder that loads the listed ``claims`` modules from their ``.py`` files."""
 

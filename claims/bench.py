@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import sysconfig
 import time
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from . import hosts
-from ._core import core_build
+from ._core import core_build, good_build
 from .claimsets import DOM0, XEN_DOMCTL_CLAIM_MEMORY_GET, xen_memory_claim_t
 from .constants import MEMF_node
 from .memory import XENMEMF_node
@@ -229,6 +231,52 @@ def allocation_rates(quick: bool) -> None:
         )
 
 
+_BUILD_PROBE = """
+import json, sys
+from claims import core_build
+from claims.bench import ALLOC_CASES, allocation_rate_records
+recs = allocation_rate_records(ALLOC_CASES[:2], runs=int(sys.argv[1]))
+print(json.dumps([core_build(), [[r["order"], r["alloc_per_s"]] for r in recs]]))
+"""
+
+
+def build_comparison_records(runs: int = 5) -> list[dict[str, Any]]:
+    """Demo-host allocations per second, orders 0 and 9, in a fresh interpreter per build.
+
+    Always the pure-Python modules (``CLAIMS_PURE=1``); the compiled core as
+    well when a build matching the sources is beside them
+    (``tools/build_core.py``).
+    """
+    builds = [("pure Python", "1")] + ([("mypyc", "0")] if good_build() else [])
+    out = []
+    for label, pure in progress(builds, "builds"):
+        env = {**os.environ, "CLAIMS_PURE": pure}
+        res = subprocess.run(
+            [sys.executable, "-c", _BUILD_PROBE, str(runs)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        build, rates = json.loads(res.stdout.strip().splitlines()[-1])
+        if build != label:
+            raise RuntimeError(f"asked for the {label} build, a fresh interpreter loaded {build}")
+        out.append({"build": build, **{f"order_{o}": rate for o, rate in rates}})
+    return out
+
+
+def build_comparison(quick: bool) -> None:
+    runs = 3 if quick else 5
+    records = build_comparison_records(runs)
+    print(f"\nallocations per second on the demo host by build (median of {runs}, each build")
+    print("in a fresh interpreter)")
+    print(f"{'build':14} {'order 0':>10} {'order 9':>10}")
+    for r in records:
+        print(f"{r['build']:14} {r['order_0']:10.0f} {r['order_9']:10.0f}")
+    if len(records) == 1:
+        print("(no compiled core beside the sources: `python tools/build_core.py` builds one)")
+
+
 def log_growth_records(sizes: Sequence[int], runs: int = 5) -> list[dict[str, Any]]:
     """Order-0 allocations per second on the demo host once its event log holds *sizes* events.
 
@@ -363,6 +411,7 @@ def main(argv: list[str] | None = None) -> None:
     header()
     host_builds(args.quick)
     allocation_rates(args.quick)
+    build_comparison(args.quick)
     log_growth(args.quick)
     claim_times()
     populate_time(args.quick)

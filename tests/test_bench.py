@@ -97,3 +97,10 @@ def test_log_growth_view_plots_the_records() -> None:
     assert list(fig.data[0].x) == [1, 400_001]
     assert list(fig.data[0].y) == [150_000.0, 149_000.0]
     assert "400,001 events" in fig.data[0].hovertext[1]
+
+
+def test_build_comparison_runs_each_build_in_a_fresh_interpreter() -> None:
+    recs = bench.build_comparison_records(runs=1)
+    want = ["pure Python"] + (["mypyc"] if claims._core.good_build() else [])
+    assert [r["build"] for r in recs] == want
+    assert all(r["order_0"] > 0 and r["order_9"] > 0 for r in recs)
