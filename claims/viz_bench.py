@@ -118,3 +118,35 @@ def log_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
     fig.update_layout(xaxis_title="events in the log", yaxis_title="allocations per second")
     fig.update_yaxes(rangemode="tozero")  # a flat line reads as flat, not as noise magnified
     return _layout(fig, "Allocation rate as the event log grows")
+
+
+def build_comparison(records: Sequence[dict[str, Any]]) -> go.Figure:
+    """Demo-host allocations per second by build (``bench.build_comparison_records``)."""
+    fig = go.Figure()
+    builds = [r["build"] for r in records]
+    for order in (0, 9):
+        fig.add_trace(
+            go.Bar(
+                x=builds,
+                y=[r[f"order_{order}"] for r in records],
+                name=f"order {order}",
+                marker_color=_ORDER_COLOURS[order],
+                hovertext=[
+                    f"{r['build']}, order {order}: {r[f'order_{order}']:,.0f} allocations/s"
+                    for r in records
+                ],
+                hoverinfo="text",
+            )
+        )
+    fig.add_hline(
+        y=TARGET_ALLOCS_PER_S,
+        line_dash="dash",
+        annotation_text="issue 7 target",
+        annotation_position="top left",
+    )
+    fig.update_layout(
+        barmode="group",
+        xaxis_title="build of the hot modules",
+        yaxis_title="allocations per second",
+    )
+    return _layout(fig, "alloc_domheap_pages per second on the demo host, by build")

@@ -100,7 +100,13 @@ def test_log_growth_view_plots_the_records() -> None:
 
 
 def test_build_comparison_runs_each_build_in_a_fresh_interpreter() -> None:
+    from claims import viz_bench
+
     recs = bench.build_comparison_records(runs=1)
     want = ["pure Python"] + (["mypyc"] if claims._core.good_build() else [])
     assert [r["build"] for r in recs] == want
     assert all(r["order_0"] > 0 and r["order_9"] > 0 for r in recs)
+    fig = viz_bench.build_comparison(recs)
+    assert [(t.name, list(t.x)) for t in fig.data] == [("order 0", want), ("order 9", want)]
+    assert list(fig.data[1].y) == [r["order_9"] for r in recs]
+    assert fig.layout.shapes[0].y0 == viz_bench.TARGET_ALLOCS_PER_S
