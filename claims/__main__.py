@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .rules import RULE_SETS
-from .scenario import ScenarioError, load, shipped
+from .hypervisor.rules import RULE_SETS
+from .review.scenario import ScenarioError, load, shipped
 
 
 def _semantics(text: str) -> list[str]:
@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--html", type=Path, help="also write a self-contained HTML report")
     args = parser.parse_args(argv)
 
-    from .report import html_report, text
-    from .scenario_run import compare
+    from .review.report import html_report, text
+    from .review.runner import compare
 
     if not args.file.exists() and args.file.suffix == "":
         try:

@@ -8,7 +8,7 @@ import pytest
 
 import claims
 from claims import bench
-from claims.events import AllocRun
+from claims.hypervisor.events import AllocRun
 
 GIB = 1 << 18
 
@@ -103,7 +103,7 @@ def test_build_comparison_runs_each_build_in_a_fresh_interpreter() -> None:
     from claims import viz_bench
 
     recs = bench.build_comparison_records(runs=1)
-    want = ["pure Python"] + (["mypyc"] if claims._core.good_build() else [])
+    want = ["pure Python"] + (["mypyc"] if claims.kit.core_build.good_build() else [])
     assert [r["build"] for r in recs] == want
     assert all(r["order_0"] > 0 and r["order_9"] > 0 for r in recs)
     fig = viz_bench.build_comparison(recs)

@@ -14,7 +14,7 @@ import pytest
 
 import claims
 from claims import DOM0, xen_memory_claim_t
-from claims.memory import XENMEMF_exact_node, XENMEMF_node
+from claims.hypervisor.memory import XENMEMF_exact_node, XENMEMF_node
 
 
 def make_host(seed: int, semantics: str) -> claims.Xen:

@@ -22,7 +22,7 @@ from claims import (
     Caller,
     xen_memory_claim_t,
 )
-from claims.errors import errname
+from claims.hypervisor.errors import errname
 
 HOST = XEN_DOMCTL_CLAIM_MEMORY_HOST
 LEGACY = XEN_DOMCTL_CLAIM_MEMORY_LEGACY

@@ -18,13 +18,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from claims.libxc import XcError, xen_memory_claim_t
 
 import claims
 from claims import libxc
-from claims.errors import InvariantError
-from claims.libxc import XcError, xen_memory_claim_t
-from claims.locks import is_entry_point
-from claims.xen import LOCK_FREE, Xen
+from claims.hypervisor.errors import InvariantError
+from claims.hypervisor.locks import is_entry_point
+from claims.hypervisor.xen import LOCK_FREE, Xen
 
 NODE_PAGES = 1 << 13  # 32 MiB per node
 

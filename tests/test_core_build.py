@@ -3,7 +3,7 @@
 The stale-build tests copy the package to a temporary directory, put files
 named like the compiled modules beside the sources (garbage: loading one would
 fail with an ImportError), and import ``claims`` from there in a fresh
-interpreter.  ``claims._core.guard`` must see that the build does not match the
+interpreter.  ``claims.kit.core_build.guard`` must see that the build does not match the
 sources, warn, and load every hot module from its ``.py`` file.
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 import claims
-from claims import _core
-from claims.buddy import FreeBlock, InUse
+from claims.hypervisor.page_alloc import FreeBlock, InUse
+from claims.kit import core_build as _core
 
 PKG = Path(claims.__file__).resolve().parent
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -32,12 +32,12 @@ PROBE = """
 import warnings
 warnings.simplefilter("always")
 import claims
-from claims.constants import MEMF_node
+from claims.hypervisor.constants import MEMF_node
 xen = claims.hosts.demo()
 d = xen.domain_create()
 mfn = xen.alloc_domheap_pages(d, 9, MEMF_node(0))
 xen.check_invariants()
-print(claims.core_build(), hex(mfn), claims.buddy.__file__.endswith(".py"))
+print(claims.core_build(), hex(mfn), claims.hypervisor.page_alloc.__file__.endswith(".py"))
 """
 
 
@@ -50,17 +50,22 @@ def copy_package(tmp: Path) -> Path:
     return dest
 
 
+def module_file(dest: Path, m: str, suffix: str = ".py") -> Path:
+    """The file of module *m* (named as in ``COMPILED_MODULES``) in the package at *dest*."""
+    return dest / (m.replace(".", "/") + suffix)
+
+
 def fake_build(dest: Path, digests: dict[str, str] | None, python: str = sys.version) -> None:
     """Garbage extension files for every compiled module, and a manifest (unless None)."""
     for m in _core.COMPILED_MODULES:
-        (dest / f"{m}{SUFFIX}").write_bytes(b"not a shared object")
+        module_file(dest, m, SUFFIX).write_bytes(b"not a shared object")
     if digests is not None:
         (dest / _core.MANIFEST).write_text(json.dumps({"mypyc": digests, "python": python}))
 
 
 def true_digests(dest: Path) -> dict[str, str]:
     return {
-        m: hashlib.sha256((dest / f"{m}.py").read_bytes()).hexdigest()
+        m: hashlib.sha256(module_file(dest, m).read_bytes()).hexdigest()
         for m in _core.COMPILED_MODULES
     }
 
@@ -86,7 +91,7 @@ def probe(tmp: Path) -> subprocess.CompletedProcess[str]:
 def test_core_build_says_what_is_loaded() -> None:
     build = claims.core_build()
     assert build in ("mypyc", "pure Python")
-    compiled = not claims.buddy.__file__.endswith(".py")
+    compiled = not claims.hypervisor.page_alloc.__file__.endswith(".py")
     assert (build == "mypyc") == compiled
     for m in _core.COMPILED_MODULES:  # all or none of the hot modules are compiled
         mod = sys.modules[f"claims.{m}"]
@@ -104,12 +109,12 @@ def test_no_build_imports_the_sources_without_a_warning(tmp_path: Path) -> None:
 def test_a_build_of_other_sources_is_not_loaded(tmp_path: Path) -> None:
     dest = copy_package(tmp_path)
     digests = true_digests(dest)
-    digests["buddy"] = "0" * 64  # buddy.py was edited after the build
+    digests["hypervisor.page_alloc"] = "0" * 64  # page_alloc.py was edited after the build
     fake_build(dest, digests)
     out = probe(tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["pure", "Python", "0x1e00", "True"]
-    assert "compiled core is stale (buddy.py changed since the build)" in out.stderr
+    assert "stale (hypervisor/page_alloc.py changed since the build)" in out.stderr
     assert "tools/build_core.py" in out.stderr
 
 
@@ -135,11 +140,12 @@ def test_a_partial_build_is_not_loaded(tmp_path: Path) -> None:
     dest = copy_package(tmp_path)
     digests = true_digests(dest)
     fake_build(dest, digests)
-    (dest / f"rules{SUFFIX}").unlink()
+    last = _core.COMPILED_MODULES[-1]
+    module_file(dest, last, SUFFIX).unlink()
     out = probe(tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[:2] == ["pure", "Python"]
-    assert "rules has no build" in out.stderr
+    assert f"{last} has no build" in out.stderr
 
 
 @pytest.mark.skipif(claims.core_build() != "mypyc", reason="the compiled core is not built")
@@ -159,8 +165,8 @@ WORKLOAD = r"""
 import hashlib, random, sys
 import claims
 from claims import DOM0, MEMF_exact_node, MEMF_no_scrub, MEMF_node, xen_memory_claim_t
-from claims.claimsets import XEN_DOMCTL_CLAIM_MEMORY_HOST
-from claims.memory import XENMEMF_exact_node, XENMEMF_node
+from claims.hypervisor.claimsets import XEN_DOMCTL_CLAIM_MEMORY_HOST
+from claims.hypervisor.memory import XENMEMF_exact_node, XENMEMF_node
 
 out = [claims.core_build()]
 for semantics in ("master", "v6", "v7"):

@@ -7,9 +7,9 @@ import gc
 import pytest
 
 import claims
-from claims.constants import MEMF_node
-from claims.events import LOG_CHUNK, AllocRun
-from claims.memory import XENMEMF_exact_node
+from claims.hypervisor.constants import MEMF_node
+from claims.hypervisor.events import LOG_CHUNK, AllocRun
+from claims.hypervisor.memory import XENMEMF_exact_node
 
 
 def busy_host(pairs: int) -> tuple[claims.Xen, list[int]]:

@@ -18,7 +18,7 @@ from claims import (
     MEMF_no_scrub,
     MEMF_node,
 )
-from claims.constants import (
+from claims.hypervisor.constants import (
     PG_OFFLINE_ANONYMOUS,
     PG_OFFLINE_BROKEN,
     PG_OFFLINE_FAILED,
@@ -426,7 +426,7 @@ def test_domain_kill_with_pending_offline_page() -> None:
 
 
 def test_status_names_and_pages_by_node() -> None:
-    from claims.constants import pg_offline_status_str
+    from claims.hypervisor.constants import pg_offline_status_str
 
     xen = _order2_at_4()
     d = xen.domains[1]

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from claims.libxc import XcError
+from claims.xenctrl import Invalid_argument, claim
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,8 +41,6 @@ from claims import (
     xenctrl,
 )
 from claims import xen_memory_claim_t as E
-from claims.libxc import XcError
-from claims.xenctrl import Invalid_argument, claim
 
 HOST, LEGACY = XEN_DOMCTL_CLAIM_MEMORY_HOST, XEN_DOMCTL_CLAIM_MEMORY_LEGACY
 SET, GET = XEN_DOMCTL_CLAIM_MEMORY_SET, XEN_DOMCTL_CLAIM_MEMORY_GET

@@ -7,9 +7,6 @@ import errno
 from collections.abc import Iterator
 
 import pytest
-
-import claims
-from claims import libxc
 from claims.libxc import (
     XEN_DOMCTL_CLAIM_MEMORY_GET,
     XEN_DOMCTL_CLAIM_MEMORY_HOST,
@@ -19,6 +16,9 @@ from claims.libxc import (
     xen_memory_claim_t,
     xen_pfn_t,
 )
+
+import claims
+from claims import libxc
 
 HOST = XEN_DOMCTL_CLAIM_MEMORY_HOST
 SET, GET = XEN_DOMCTL_CLAIM_MEMORY_SET, XEN_DOMCTL_CLAIM_MEMORY_GET
@@ -307,7 +307,7 @@ def test_page_offline_online_query() -> None:
     xen = claims.Xen([range(16, 32)])
     xen.init_heap_pages(16, 16)
     xch = libxc.xc_interface_open(xen)
-    from claims.constants import (
+    from claims.hypervisor.constants import (
         PG_OFFLINE_OFFLINED,
         PG_OFFLINE_STATUS_OFFLINED,
         PG_ONLINE_ONLINED,

@@ -35,11 +35,12 @@ RECORDED = {
 
 def workload(semantics: str, steps: int = 1200) -> list[str]:
     """Run the workload under *semantics*; the lines it hashes."""
+    from claims.libxc import XENMEMF_exact_node, XENMEMF_node
+
     from claims import XEN_DOMCTL_CLAIM_MEMORY_GET as GET
     from claims import XEN_DOMCTL_CLAIM_MEMORY_HOST as HOST
     from claims import XEN_DOMCTL_CLAIM_MEMORY_LEGACY as LEGACY
     from claims import XEN_DOMCTL_CLAIM_MEMORY_SET as SET
-    from claims.libxc import XENMEMF_exact_node, XENMEMF_node
 
     rng = random.Random(f"issue-17 {semantics}")
     n = 1 << 10

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from claims.p2m import P2M
+from claims.hypervisor.p2m import P2M
 
 
 @pytest.mark.parametrize("seed", range(8))

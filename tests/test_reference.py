@@ -6,10 +6,10 @@ from __future__ import annotations
 import errno
 
 import pytest
+from reference_model import HOST, LEGACY, MODE_GET, MODE_SET, ClaimsReference
 
 import claims
 from claims import DOM0, Caller, xen_memory_claim_t
-from claims.reference import HOST, LEGACY, MODE_GET, MODE_SET, ClaimsReference
 
 
 def test_cnis_node_claims_redeemed_same_node_host_then_other_nodes() -> None:

@@ -9,8 +9,8 @@ from test_random_heap import build, step
 
 import claims
 from claims import DOM0, XEN_DOMCTL_CLAIM_MEMORY_HOST, xen_memory_claim_t
-from claims.memory import XENMEMF_exact_node
-from claims.replay import replay
+from claims.hypervisor.memory import XENMEMF_exact_node
+from claims.review.replay import replay
 
 
 def test_replay_of_a_build_with_claims() -> None:

@@ -1,7 +1,7 @@
 """Page state is sparse: memory grows with free blocks, not with pages (issue: scale).
 
 Memory is measured with tracemalloc (deterministic); build *time* is printed
-by ``python -m claims.bench`` rather than asserted here, so a busy machine
+by ``python -m claims.kit.bench`` rather than asserted here, so a busy machine
 cannot make this test flaky.
 """
 
@@ -43,8 +43,8 @@ def test_stored_allocations_and_frees_leave_the_cyclic_gc_alone() -> None:
     so the GC stops tracking them, and read back with every detail."""
     import gc
 
-    from claims.claimsets import XEN_DOMCTL_CLAIM_MEMORY_HOST, xen_memory_claim_t
-    from claims.constants import MEMF_no_scrub, MEMF_node
+    from claims.hypervisor.claimsets import XEN_DOMCTL_CLAIM_MEMORY_HOST, xen_memory_claim_t
+    from claims.hypervisor.constants import MEMF_no_scrub, MEMF_node
 
     n = claims.hosts.DEMO_NODE_PAGES
     xen = claims.Xen([range(n, 2 * n), range(2 * n, 3 * n)])

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from claims.__main__ import main
-from claims.report import html_report, text
-from claims.scenario import SHIPPED, ScenarioError, load, loads, pages, shipped
-from claims.scenario_run import compare, run
+from claims.review.report import html_report, text
+from claims.review.runner import compare, run
+from claims.review.scenario import SHIPPED, ScenarioError, load, loads, pages, shipped
 
 SCENARIOS = sorted(SHIPPED.glob("*.yaml"))
 

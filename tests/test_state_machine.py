@@ -40,6 +40,7 @@ from typing import Any
 
 import hypothesis.strategies as st
 import pytest
+from claims.libxc import XcError
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -49,6 +50,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from reference_model import HOST, LEGACY, MODE_GET, MODE_SET, ClaimsReference
 
 import claims
 from claims import (
@@ -61,10 +63,8 @@ from claims import (
     MEMF_node,
     libxc,
 )
-from claims.claimsets import Caller, xen_memory_claim_t
-from claims.constants import MAX_PAGES_UNLIMITED
-from claims.libxc import XcError
-from claims.reference import HOST, LEGACY, MODE_GET, MODE_SET, ClaimsReference
+from claims.hypervisor.claimsets import Caller, xen_memory_claim_t
+from claims.hypervisor.constants import MAX_PAGES_UNLIMITED
 
 U32 = (1 << 32) - 1
 HOST_KINDS = ("harness", "uniform", "holes", "dma")

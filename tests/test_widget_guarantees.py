@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from claims.widgets import AllocationStepper, ClaimSetEditor, TraceScrubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import claims
 from claims import DOM0, xen_memory_claim_t
-from claims.widgets import AllocationStepper, ClaimSetEditor, TraceScrubber
 
 texts = st.one_of(
     st.integers(0, 3000).map(str),  # mostly numbers a reader would type

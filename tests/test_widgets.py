@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from claims.widgets import AllocationStepper, ClaimSetEditor, HeapExplorer, TraceScrubber
 
 import claims
 from claims import viz
-from claims.widgets import AllocationStepper, ClaimSetEditor, HeapExplorer, TraceScrubber
 
 
 @pytest.fixture

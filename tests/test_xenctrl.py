@@ -5,10 +5,10 @@ from __future__ import annotations
 import errno
 
 import pytest
+from claims.xenctrl import Error, Invalid_argument, claim
 
 import claims
 from claims import xenctrl
-from claims.xenctrl import Error, Invalid_argument, claim
 
 
 @pytest.fixture

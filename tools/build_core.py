@@ -4,9 +4,9 @@
     python tools/build_core.py --clean  # remove the build: back to pure Python
 
 The same source runs either way; ``claims.core_build()`` tells which is loaded,
-and ``python -m claims.bench`` prints it.  A build is tied to the sources it
+and ``python -m claims.kit.bench`` prints it.  A build is tied to the sources it
 was made from: if one of them changes, ``import claims`` warns and loads the
-pure-Python modules instead of the stale build (``claims/_core.py``).
+pure-Python modules instead of the stale build (``claims/kit/core_build.py``).
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ PKG = ROOT / "claims"
 
 
 def _core_settings() -> tuple[tuple[str, ...], str]:
-    """``claims._core``'s module list and manifest name, read without importing ``claims``."""
-    spec = importlib.util.spec_from_file_location("_claims_core_settings", PKG / "_core.py")
+    """The module list and manifest name of ``claims.kit.core_build``, without importing claims."""
+    spec = importlib.util.spec_from_file_location(
+        "_claims_core_settings", PKG / "kit" / "core_build.py"
+    )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -38,12 +40,19 @@ def _core_settings() -> tuple[tuple[str, ...], str]:
 COMPILED_MODULES, MANIFEST = _core_settings()
 
 
+def source(module: str) -> Path:
+    """The ``.py`` file of a module named as in ``COMPILED_MODULES`` (``hypervisor.events``)."""
+    return PKG / (module.replace(".", "/") + ".py")
+
+
 def built_files() -> list[Path]:
     """The files a build leaves in the package: one extension per module and the runtime."""
+    stems = {source(m).with_suffix("") for m in COMPILED_MODULES} | {PKG / "core__mypyc"}
     out = [
-        p for p in PKG.glob("*.so") if p.name.split(".")[0] in {*COMPILED_MODULES, "core__mypyc"}
+        p
+        for p in sorted(PKG.rglob("*"))
+        if p.suffix in (".so", ".pyd") and p.parent / p.name.split(".")[0] in stems
     ]
-    out += [p for p in PKG.glob("*.pyd")]
     manifest = PKG / MANIFEST
     return out + ([manifest] if manifest.exists() else [])
 
@@ -72,7 +81,7 @@ def build() -> None:
         )
 
     clean()
-    sources = [f"claims/{m}.py" for m in COMPILED_MODULES]
+    sources = [str(source(m).relative_to(ROOT)) for m in COMPILED_MODULES]
     print(f"compiling {', '.join(COMPILED_MODULES)} with mypyc (about 15 s on two cores) ...")
     os.chdir(ROOT)
     warnings.filterwarnings("ignore", message=".*is still \\*beta\\*")  # setuptools' own note
@@ -83,9 +92,7 @@ def build() -> None:
             script_args=["-q", "build_ext", "--inplace", "--build-temp", tmp],
         )
     shutil.rmtree(ROOT / "build", ignore_errors=True)
-    digests = {
-        m: hashlib.sha256((PKG / f"{m}.py").read_bytes()).hexdigest() for m in COMPILED_MODULES
-    }
+    digests = {m: hashlib.sha256(source(m).read_bytes()).hexdigest() for m in COMPILED_MODULES}
     manifest = {"mypyc": digests, "python": sys.version}
     (PKG / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     for p in built_files():

@@ -15,18 +15,19 @@ from typing import Any, ClassVar
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from . import hosts, viz
-from .claimsets import (
+from ..hypervisor import hosts
+from ..hypervisor.claimsets import (
     XEN_DOMCTL_CLAIM_MEMORY_HOST,
     XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
     xen_memory_claim_t,
 )
-from .constants import MEMF_exact_node, MEMF_no_refcount, MEMF_node
-from .errors import XenBugError, errname
-from .events import Event
-from .replay import apply, fresh_host
-from .xen import Xen
+from ..hypervisor.constants import MEMF_exact_node, MEMF_no_refcount, MEMF_node
+from ..hypervisor.errors import XenBugError, errname
+from ..hypervisor.events import Event
+from ..hypervisor.xen import Xen
+from ..review.replay import apply, fresh_host
+from . import figures as viz
 
 U64 = (1 << 64) - 1
 

@@ -12,7 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .viz import _layout
+from .figures import _layout
 
 TARGET_ALLOCS_PER_S = 200_000  # issue 7's target for orders 0 and 9 on the demo host
 _ORDER_COLOURS = {0: "#1f77b4", 9: "#ff7f0e", 18: "#2ca02c"}

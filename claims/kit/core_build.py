@@ -21,16 +21,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-COMPILED_MODULES = ("buddy", "rules", "accounting", "rangeset", "events")
-"""The modules ``tools/build_core.py`` compiles: the allocation and free paths."""
+COMPILED_MODULES = (
+    "hypervisor.page_alloc",
+    "hypervisor.rules",
+    "hypervisor.claim_accounting",
+    "hypervisor.rangeset",
+    "hypervisor.events",
+)
+"""The modules ``tools/build_core.py`` compiles (the allocation and free paths), by
+their names inside the package."""
 
 MANIFEST = "core-build.json"
-_PKG = Path(__file__).resolve().parent
+_PKG = Path(__file__).resolve().parent.parent  # the claims package
+_PACKAGE = __name__.split(".")[0]  # "claims"
+
+
+def source(module: str) -> Path:
+    """The ``.py`` file of a module named as in ``COMPILED_MODULES``."""
+    return _PKG / (module.replace(".", "/") + ".py")
 
 
 def _extension(module: str) -> Path | None:
+    src = source(module)
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        p = _PKG / f"{module}{suffix}"
+        p = src.with_name(src.stem + suffix)
         if p.exists():
             return p
     return None
@@ -51,8 +65,8 @@ def stale_reason() -> str | None:
     for m in COMPILED_MODULES:
         if _extension(m) is None:
             return f"{m} has no build"
-        if digests.get(m) != hashlib.sha256((_PKG / f"{m}.py").read_bytes()).hexdigest():
-            return f"{m}.py changed since the build"
+        if digests.get(m) != hashlib.sha256(source(m).read_bytes()).hexdigest():
+            return f"{m.replace('.', '/')}.py changed since the build"
     return None
 
 
@@ -65,7 +79,7 @@ class _PureFinder:
     """A meta path finder that loads the listed ``claims`` modules from their ``.py`` files."""
 
     def __init__(self, modules: Sequence[str]) -> None:
-        self.names = {f"{__package__}.{m}": m for m in modules}
+        self.names = {f"{_PACKAGE}.{m}": m for m in modules}
 
     def find_spec(
         self, fullname: str, path: object = None, target: ModuleType | None = None
@@ -73,9 +87,9 @@ class _PureFinder:
         m = self.names.get(fullname)
         if m is None:
             return None
-        source = str(_PKG / f"{m}.py")
-        loader = importlib.machinery.SourceFileLoader(fullname, source)
-        return importlib.util.spec_from_file_location(fullname, source, loader=loader)
+        path = str(source(m))
+        loader = importlib.machinery.SourceFileLoader(fullname, path)
+        return importlib.util.spec_from_file_location(fullname, path, loader=loader)
 
 
 def _use_sources() -> None:
@@ -106,7 +120,7 @@ def guard() -> None:
 
 def core_build() -> str:
     """``"mypyc"`` if the compiled hot modules are loaded, ``"pure Python"`` if not."""
-    mod = sys.modules.get(f"{__package__}.buddy")
+    mod = sys.modules.get(f"{_PACKAGE}.{COMPILED_MODULES[0]}")
     if mod is None:
         return "not loaded"
     return "mypyc" if not str(getattr(mod, "__file__", "")).endswith(".py") else "pure Python"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .buddy import InUse
 from .constants import (
     INVALID_DIRTY_IDX,
     NUMA_NO_NODE,
@@ -33,6 +32,7 @@ from .constants import (
 )
 from .domain import Domain
 from .events import AllocRun, Event
+from .page_alloc import InUse
 
 if TYPE_CHECKING:
     from .xen import Xen

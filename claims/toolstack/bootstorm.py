@@ -43,12 +43,13 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import hosts, libxc
-from .claimsets import XEN_DOMCTL_CLAIM_MEMORY_SET, xen_memory_claim_t
-from .constants import PAGE_SHIFT
+from ..hypervisor import hosts
+from ..hypervisor.claimsets import XEN_DOMCTL_CLAIM_MEMORY_SET, xen_memory_claim_t
+from ..hypervisor.constants import PAGE_SHIFT
+from ..hypervisor.memory import XENMEMF_exact_node
+from ..hypervisor.xen import Xen
+from . import libxc
 from .libxc import XcError, xc_interface
-from .memory import XENMEMF_exact_node
-from .xen import Xen
 
 MODES = ("none", "legacy", "node")
 """Claim modes: no claim, a legacy host-wide claim, a v7 node claim set."""

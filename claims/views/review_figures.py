@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .viz import _layout
+from .figures import _layout
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .bootstorm import StormResult
-    from .scenario_run import Comparison
+    from ..review.runner import Comparison
+    from ..toolstack.bootstorm import StormResult
 
 RULE_DASH = {"master": "dot", "v6": "dash", "v7": "solid"}
 

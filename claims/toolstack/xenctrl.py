@@ -13,10 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ..hypervisor.claimsets import (
+    XEN_DOMCTL_CLAIM_MEMORY_HOST,
+    XEN_DOMCTL_CLAIM_MEMORY_SET,
+    xen_memory_claim_t,
+)
+from ..hypervisor.errors import errname
+from ..hypervisor.xen import Xen
 from . import libxc
-from .claimsets import XEN_DOMCTL_CLAIM_MEMORY_HOST, XEN_DOMCTL_CLAIM_MEMORY_SET, xen_memory_claim_t
-from .errors import errname
-from .xen import Xen
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -122,7 +126,7 @@ def interface_open(xen: Xen | None = None) -> handle:
     global _default_host
     if xen is None:
         if _default_host is None:
-            from .hosts import demo
+            from ..hypervisor.hosts import demo
 
             _default_host = demo()
         xen = _default_host

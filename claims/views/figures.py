@@ -12,9 +12,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from .constants import INVALID_DIRTY_IDX
-from .events import Event
-from .xen import Xen
+from ..hypervisor.constants import INVALID_DIRTY_IDX
+from ..hypervisor.events import Event
+from ..hypervisor.xen import Xen
 
 DOMAIN_PALETTE = [
     "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",

@@ -11,9 +11,9 @@ from typing import Any
 
 import plotly.io as pio
 
-from . import viz
-from .scenario_run import Comparison, StepResult
-from .viz_review import scenario_counters, scenario_placement
+from ..views import figures as viz
+from ..views.review_figures import scenario_counters, scenario_placement
+from .runner import Comparison, StepResult
 
 MAX_MFNS_SHOWN = 4
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .accounting import (
+from .claim_accounting import (
     domain_recall_node_claims,
     domain_release_host_claims,
     domain_release_node_claims,
@@ -27,8 +27,8 @@ from .accounting import (
 from .constants import MEMF_no_refcount
 
 if TYPE_CHECKING:
-    from .buddy import HeapCore as Heap
     from .domain import Domain
+    from .page_alloc import HeapCore as Heap
 
 
 def refcounted(d: Domain | None, memflags: int) -> bool:

@@ -1,4 +1,4 @@
-"""Benchmarks that print figures: ``python -m claims.bench [--quick]``.
+"""Benchmarks that print figures: ``python -m claims.kit.bench [--quick]``.
 
 Prints the machine, the Python version and, for each figure, the median of
 several runs.  Nothing here asserts a time: speed goals are read off the table.
@@ -20,12 +20,12 @@ import tracemalloc
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from . import hosts
-from ._core import core_build, good_build
-from .claimsets import DOM0, XEN_DOMCTL_CLAIM_MEMORY_GET, xen_memory_claim_t
-from .constants import MEMF_node
-from .memory import XENMEMF_node
-from .xen import Xen
+from ..hypervisor import hosts
+from ..hypervisor.claimsets import DOM0, XEN_DOMCTL_CLAIM_MEMORY_GET, xen_memory_claim_t
+from ..hypervisor.constants import MEMF_node
+from ..hypervisor.memory import XENMEMF_node
+from ..hypervisor.xen import Xen
+from .core_build import core_build, good_build
 
 GIB_PAGES = 1 << 18
 TIB_PAGES = 1 << 28
@@ -234,7 +234,7 @@ def allocation_rates(quick: bool) -> None:
 _BUILD_PROBE = """
 import json, sys
 from claims import core_build
-from claims.bench import ALLOC_CASES, allocation_rate_records
+from claims.kit.bench import ALLOC_CASES, allocation_rate_records
 recs = allocation_rate_records(ALLOC_CASES[:2], runs=int(sys.argv[1]))
 print(json.dumps([core_build(), [[r["order"], r["alloc_per_s"]] for r in recs]]))
 """
@@ -375,7 +375,7 @@ def controller_redraws() -> None:
 
 
 def _redraws(label: str, xen: Xen) -> None:
-    from .widgets import AllocationStepper, ClaimSetEditor, HeapExplorer
+    from ..views.controllers import AllocationStepper, ClaimSetEditor, HeapExplorer
 
     xen.domain_create()
     ed = ClaimSetEditor(xen)
@@ -404,7 +404,7 @@ def _redraws(label: str, xen: Xen) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m claims.bench", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m claims.kit.bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     ap.add_argument("--no-widgets", action="store_true", help="skip the controller redraws")
     args = ap.parse_args(argv)

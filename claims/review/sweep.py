@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from .bootstorm import MODES, PAGES_PER_MIB, boot_storm, storm_guests
+from ..toolstack.bootstorm import MODES, PAGES_PER_MIB, boot_storm, storm_guests
 
 COLUMNS = [
     "seed",

@@ -14,7 +14,7 @@ from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .accounting import domain_release_all_claims
+from .claim_accounting import domain_release_all_claims
 from .domain import Domain
 from .errors import errname
 from .offline import Offlining

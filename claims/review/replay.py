@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .claimsets import Caller, xen_memory_claim_t
-from .domain import Domain
-from .events import Event
-from .xen import Xen
+from ..hypervisor.claimsets import Caller, xen_memory_claim_t
+from ..hypervisor.domain import Domain
+from ..hypervisor.events import Event
+from ..hypervisor.xen import Xen
 
 
 def fresh_host(xen: Xen) -> Xen:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .claimsets import (
+from ..hypervisor.claimsets import (
     DOM0,
     XEN_DOMCTL_CLAIM_MEMORY_GET,
     XEN_DOMCTL_CLAIM_MEMORY_HOST,
@@ -28,10 +28,10 @@ from .claimsets import (
     XENMEM_claim_pages,
     xen_memory_claim_t,
 )
-from .constants import MEMZONE_XEN, PAGE_SHIFT
-from .domain import Domain
-from .errors import errname
-from .memory import (
+from ..hypervisor.constants import MEMZONE_XEN, PAGE_SHIFT
+from ..hypervisor.domain import Domain
+from ..hypervisor.errors import errname
+from ..hypervisor.memory import (
     XENMEM_decrease_reservation,
     XENMEM_increase_reservation,
     XENMEM_populate_physmap,
@@ -41,7 +41,7 @@ from .memory import (
     XENMEMF_node,
     XENMEMF_populate_on_demand,
 )
-from .xen import Xen
+from ..hypervisor.xen import Xen
 
 __all__ = [
     "XcError",

@@ -7,7 +7,7 @@ free blocks and of touched pages, never with the host's page count.
 
 ``Heap`` is the public face: it sets the heap up and checks every argument;
 the state and the steps an allocation or a free runs through are in
-``claims.buddy.HeapCore`` (which ``tools/build_core.py`` can compile).
+``claims.hypervisor.page_alloc.HeapCore`` (which ``tools/build_core.py`` can compile).
 
 Section references are to ``page-allocator.md`` (PA) and ``claims-v7.md`` (CV).
 """
@@ -19,16 +19,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .buddy import (
-    PG_BROKEN,
-    PG_OFFLINED,
-    PG_OFFLINING,
-    FreeBlock,
-    HeapCore,
-    InUse,
-    flsl,
-)
-from .buddy import bits_to_zone as _bits_to_zone
 from .constants import (
     BITS_PER_LONG,
     INVALID_DIRTY_IDX,
@@ -45,6 +35,16 @@ from .constants import (
 from .domain import Domain
 from .errors import InvariantError
 from .events import AllocInfo, Counters, EventLog, counters_from_flat
+from .page_alloc import (
+    PG_BROKEN,
+    PG_OFFLINED,
+    PG_OFFLINING,
+    FreeBlock,
+    HeapCore,
+    InUse,
+    flsl,
+)
+from .page_alloc import bits_to_zone as _bits_to_zone
 from .rangeset import RangeSet
 from .validate import check_int, check_order
 

@@ -6,7 +6,6 @@ import errno
 from bisect import bisect_left
 from typing import Any
 
-from .buddy import PG_BROKEN, PG_OFFLINED, PG_OFFLINING
 from .constants import (
     DOMID_INVALID,
     DOMID_XEN,
@@ -29,6 +28,7 @@ from .constants import (
 )
 from .domain import Domain
 from .heap import Heap
+from .page_alloc import PG_BROKEN, PG_OFFLINED, PG_OFFLINING
 from .validate import check_bool, check_int
 
 

@@ -12,8 +12,7 @@ import errno
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .accounting import domain_release_all_claims
-from .buddy import PG_OFFLINING
+from .claim_accounting import domain_release_all_claims
 from .claimsets import DOM0, Caller
 from .constants import (
     DOMID_FIRST_RESERVED,
@@ -30,6 +29,7 @@ from .events import AfterEvent
 from .heap import _MEMF_SUSPECT, NodeSpec
 from .locks import HEAP_LOCK_RANK, OrderedLock, lock_entry_points
 from .memory import MemoryOps
+from .page_alloc import PG_OFFLINING
 from .rules import rules_for
 from .validate import check_bool, check_int, check_nodes
 

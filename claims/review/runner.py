@@ -14,18 +14,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .claimsets import (
+from ..hypervisor.claimsets import (
     DOM0,
     XEN_DOMCTL_CLAIM_MEMORY_GET,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
     xen_memory_claim_t,
 )
-from .domain import Domain
-from .errors import errname
-from .memory import XENMEMF_exact_node, XENMEMF_node
-from .rules import RULE_SETS
+from ..hypervisor.domain import Domain
+from ..hypervisor.errors import errname
+from ..hypervisor.memory import XENMEMF_exact_node, XENMEMF_node
+from ..hypervisor.rules import RULE_SETS
+from ..hypervisor.xen import Xen
 from .scenario import MAX_NODES, Scenario, target_name
-from .xen import Xen
 
 
 @dataclass

@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .bulk import bulk_run, bulk_run_possible
 from .claimsets import Caller, ClaimSets, caller_key
 from .constants import (
     NUMA_NO_NODE,
@@ -28,6 +27,7 @@ from .constants import (
 )
 from .domain import Domain
 from .errors import errname
+from .memory_bulk import bulk_run, bulk_run_possible
 from .validate import check_int
 
 XENMEM_increase_reservation = 0

@@ -1,0 +1,1 @@
+"""Review tools: scenario files, their runner and reports, sweeps, replay."""

@@ -1,0 +1,1 @@
+"""The versions of the claims series, one module each."""

@@ -1,0 +1,1 @@
+"""Above the hypervisor: the libxc and OCaml faces, and the builders that use them."""

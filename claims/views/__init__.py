@@ -1,0 +1,1 @@
+"""Views: figures (pure functions of the model's state and events) and controllers (widgets)."""
