@@ -90,17 +90,6 @@ def __getattr__(name: str) -> Any:
 
 from . import series  # noqa: F401  (registers the versions of the series)
 from .hypervisor import hosts
-from .hypervisor.claimsets import (
-    DOM0,
-    XEN_DOMCTL_CLAIM_MEMORY_GET,
-    XEN_DOMCTL_CLAIM_MEMORY_HOST,
-    XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
-    XEN_DOMCTL_CLAIM_MEMORY_SET,
-    Caller,
-    XEN_DOMCTL_claim_memory,
-    XENMEM_claim_pages,
-    xen_memory_claim_t,
-)
 from .hypervisor.constants import (
     INVALID_DIRTY_IDX,
     NUMA_NO_NODE,
@@ -114,9 +103,19 @@ from .hypervisor.constants import (
     MEMF_no_scrub,
     MEMF_node,
 )
-from .hypervisor.domain import Domain
+from .hypervisor.domctl import DOM0, Caller
 from .hypervisor.errors import InvariantError, XenBugError
 from .hypervisor.events import Event, EventLog
+from .hypervisor.public import (
+    XEN_DOMCTL_CLAIM_MEMORY_GET,
+    XEN_DOMCTL_CLAIM_MEMORY_HOST,
+    XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
+    XEN_DOMCTL_CLAIM_MEMORY_SET,
+    XEN_DOMCTL_claim_memory,
+    XENMEM_claim_pages,
+    xen_memory_claim_t,
+)
+from .hypervisor.sched import Domain
 from .hypervisor.xen import Xen
 from .kit.core_build import core_build
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .hypervisor.rules import RULE_SETS
 from .review.scenario import ScenarioError, load, shipped
+from .series import RULE_SETS
 
 
 def _semantics(text: str) -> list[str]:

@@ -165,7 +165,7 @@ WORKLOAD = r"""
 import hashlib, random, sys
 import claims
 from claims import DOM0, MEMF_exact_node, MEMF_no_scrub, MEMF_node, xen_memory_claim_t
-from claims.hypervisor.claimsets import XEN_DOMCTL_CLAIM_MEMORY_HOST
+from claims.hypervisor.public import XEN_DOMCTL_CLAIM_MEMORY_HOST
 from claims.hypervisor.memory import XENMEMF_exact_node, XENMEMF_node
 
 out = [claims.core_build()]

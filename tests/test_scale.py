@@ -43,8 +43,8 @@ def test_stored_allocations_and_frees_leave_the_cyclic_gc_alone() -> None:
     so the GC stops tracking them, and read back with every detail."""
     import gc
 
-    from claims.hypervisor.claimsets import XEN_DOMCTL_CLAIM_MEMORY_HOST, xen_memory_claim_t
     from claims.hypervisor.constants import MEMF_no_scrub, MEMF_node
+    from claims.hypervisor.public import XEN_DOMCTL_CLAIM_MEMORY_HOST, xen_memory_claim_t
 
     n = claims.hosts.DEMO_NODE_PAGES
     xen = claims.Xen([range(n, 2 * n), range(2 * n, 3 * n)])

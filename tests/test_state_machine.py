@@ -63,8 +63,9 @@ from claims import (
     MEMF_node,
     libxc,
 )
-from claims.hypervisor.claimsets import Caller, xen_memory_claim_t
 from claims.hypervisor.constants import MAX_PAGES_UNLIMITED
+from claims.hypervisor.domctl import Caller
+from claims.hypervisor.public import xen_memory_claim_t
 
 U32 = (1 << 32) - 1
 HOST_KINDS = ("harness", "uniform", "holes", "dma")

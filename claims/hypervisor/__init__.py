@@ -2,5 +2,5 @@
 
 Nothing here imports from the layers above (``series``, ``toolstack``,
 ``review``, ``views``, ``kit``); a version of the claims series plugs in
-through the hooks of ``claims.hypervisor.rules``.
+through the hooks of ``claims.hypervisor.page_alloc.RuleSet``.
 """

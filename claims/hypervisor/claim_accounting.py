@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .domain import Domain
     from .page_alloc import HeapCore as Heap
+    from .sched import Domain
 
 
 def domain_release_host_claims(heap: Heap, d: Domain, pages: int) -> int:

@@ -1,73 +1,162 @@
-"""Domains as the page allocator sees them (``struct domain`` fields)."""
+"""``xen/common/domain.c``: a domain's life as the page allocator sees it.
+
+``domain_create`` (``XEN_DOMCTL_createdomain``), the settings the toolstack
+makes before it builds (``max_pages``, node affinity), the end of the build
+(the first unpause) and ``domain_kill`` (claims released, pages freed dirty,
+as ``relinquish_memory`` frees them).  ``struct domain`` itself is
+``claims.hypervisor.sched.Domain``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import errno
+from collections.abc import Iterable
 
-from .constants import MAX_PAGES_UNLIMITED
-from .locks import PAGE_ALLOC_LOCK_RANK, OrderedLock
-from .p2m import P2M
+from .claim_accounting import domain_release_all_claims
+from .constants import DOMID_FIRST_RESERVED, MAX_PAGES_UNLIMITED, UINT32_MAX
+from .page_alloc import PG_OFFLINING, HeapCore
+from .sched import Domain
+from .validate import check_int, check_nodes
+
+__all__ = [
+    "Domain",
+    "check_domain",
+    "domain_create",
+    "domain_kill",
+    "domain_node_setaffinity",
+    "domain_set_max_pages",
+    "domain_unpause_by_systemcontroller",
+]
 
 
-@dataclass(eq=False)
-class Domain:
-    """A guest: its page counters, claims, NUMA placement and p2m.
-
-    Field names are Xen's.  ``claims`` is indexed by node; ``node_claims`` is
-    their sum; ``outstanding_pages`` is the domain's whole claim (host-wide
-    part plus node claims, ``claims-v7.md`` §1.5).
-    """
-
-    domid: int
-    max_pages: int = MAX_PAGES_UNLIMITED
-    tot_pages: int = 0
-    extra_pages: int = 0
-    xenheap_pages: int = 0
-    outstanding_pages: int = 0
-    node_claims: int = 0
-    claims: list[int] = field(default_factory=list)
-    _node_affinity: frozenset[int] = field(default=frozenset(), init=False, repr=False)
-    node_affinity_mask: int = field(default=0, init=False, repr=False, compare=False)
-    node_affinity: frozenset[int] = frozenset()
-    last_alloc_node: int = 0
-    is_dying: bool = False
-    is_crashed: bool = False
-    privileged: bool = False
-    p2m: P2M = field(default_factory=P2M)
-    creation_finished: bool = False
-    page_alloc_lock: OrderedLock = field(
-        default_factory=lambda: OrderedLock("page_alloc_lock", PAGE_ALLOC_LOCK_RANK),
-        repr=False,
-        compare=False,
+def domain_create(
+    xen: HeapCore,
+    domid: int | None = None,
+    max_pages: int = MAX_PAGES_UNLIMITED,
+    node_affinity: Iterable[int] | None = None,
+    privileged: bool = False,
+) -> Domain:
+    """Create a domain; ``domid=None`` takes the lowest free id from 1."""
+    if domid is None:
+        domid = 1
+        while domid in xen.domains:
+            domid += 1
+    check_int("domid", domid, 0, DOMID_FIRST_RESERVED - 1)
+    if domid in xen.domains:
+        raise ValueError(f"domain {domid} already exists")
+    check_int("max_pages", max_pages, 0, UINT32_MAX)
+    if node_affinity is None:
+        aff = frozenset(range(xen.nr_nodes))
+    else:
+        aff = check_nodes("node_affinity", node_affinity, xen.max_numnodes, "node_affinity node")
+        if not aff & frozenset(range(xen.nr_nodes)):
+            raise ValueError(f"node_affinity {sorted(aff)} holds no online node")
+    if not isinstance(privileged, bool):
+        raise TypeError("privileged must be a bool")
+    d = Domain(
+        domid=domid,
+        max_pages=max_pages,
+        claims=[0] * xen.nr_nodes,
+        node_affinity=aff,
+        privileged=privileged,
     )
-
-    def domain_tot_pages(self) -> int:
-        """``domain_tot_pages(d)``: pages counted against ``max_pages``."""
-        return self.tot_pages - self.extra_pages
-
-    @property
-    def host_claims(self) -> int:
-        """The host-wide part of the claim: ``outstanding_pages - node_claims``."""
-        return self.outstanding_pages - self.node_claims
-
-    def __repr__(self) -> str:
-        return (
-            f"Domain(d{self.domid}, tot_pages={self.tot_pages}, max_pages={self.max_pages}, "
-            f"outstanding_pages={self.outstanding_pages}, node_claims={self.node_claims}"
-            f"{', dying' if self.is_dying else ''})"
-        )
+    xen.domains[domid] = d
+    xen.events.record(
+        "domain_create",
+        {"domid": domid, "max_pages": max_pages, "node_affinity": sorted(aff)},
+        domid,
+    )
+    return d
 
 
-def _get_node_affinity(d: Domain) -> frozenset[int]:
-    return d._node_affinity
+def check_domain(xen: HeapCore, d: Domain) -> None:
+    """*d* is a live domain of this host (a destroyed one would leak what it is given)."""
+    if not isinstance(d, Domain):
+        raise TypeError(f"d must be a Domain, not {type(d).__name__}")
+    if xen.domains.get(d.domid) is not d:
+        raise ValueError(f"domain {d.domid} is not a live domain of this host (destroyed?)")
 
 
-def _set_node_affinity(d: Domain, nodes: frozenset[int]) -> None:
-    d._node_affinity = nodes
-    d.node_affinity_mask = sum(1 << n for n in nodes)
+def domain_node_setaffinity(xen: HeapCore, d: Domain, nodes: Iterable[int]) -> int:
+    """``domain_set_node_affinity``: 0, or ``-EINVAL`` for a mask with no online node."""
+    check_domain(xen, d)
+    aff = check_nodes("nodes", nodes, xen.max_numnodes)
+    if not aff & frozenset(range(xen.nr_nodes)):
+        return -errno.EINVAL
+    d.node_affinity = aff
+    xen.events.record("domain_node_setaffinity", {"d": d.domid, "nodes": sorted(aff)}, 0)
+    return 0
 
 
-# ``node_affinity`` is a dataclass field stored through a property, so that
-# ``node_affinity_mask`` (``d->node_affinity`` as a bitmask, which the NUMA walk
-# reads on every allocation) is a plain attribute kept in step with it.
-Domain.node_affinity = property(_get_node_affinity, _set_node_affinity)  # type: ignore[assignment]
+def domain_set_max_pages(xen: HeapCore, d: Domain, max_pages: int) -> int:
+    """``XEN_DOMCTL_max_mem``: set ``max_pages``; existing claims are untouched.
+
+    ``docs/claims.md#domain-lifecycle``.
+    """
+    check_domain(xen, d)
+    check_int("max_pages", max_pages, 0, UINT32_MAX)
+    d.max_pages = max_pages
+    xen.events.record("domain_set_max_pages", {"d": d.domid, "max_pages": max_pages}, 0)
+    return 0
+
+
+def domain_unpause_by_systemcontroller(xen: HeapCore, d: Domain) -> int:
+    """The toolstack's first unpause ends the build: ``d->creation_finished``.
+
+    From then on ``populate_physmap`` no longer takes dirty memory as it comes
+    (``docs/toolstack.md#populate-physmap``).
+    """
+    check_domain(xen, d)
+    d.creation_finished = True
+    xen.events.record("domain_unpause_by_systemcontroller", {"d": d.domid}, 0)
+    return 0
+
+
+def domain_kill(xen: HeapCore, d: Domain) -> int:
+    """Kill and destroy *d*: release its claims, free its pages dirty.
+
+    Pages are freed in the order of the domain's page list, as
+    ``relinquish_memory`` does; the domain then leaves ``domains``.
+    ``docs/claims.md#domain-lifecycle``.
+    """
+    check_domain(xen, d)
+    d.is_dying = True
+    released = domain_release_all_claims(xen, d)
+    freed = relinquish_memory(xen, d)
+    d.p2m.clear()
+    del xen.domains[d.domid]
+    xen.events.record(
+        "domain_kill",
+        {"d": d.domid},
+        0,
+        released_claims=released,
+        freed=freed,
+        **xen._counters(),
+    )
+    return 0
+
+
+def relinquish_memory(xen: HeapCore, d: Domain) -> int:
+    """Free every page *d* owns, in page-list order (``xen/arch/x86/domain.c``); the count.
+
+    Freeing a block's pages one by one in ascending order leaves the heap
+    exactly as one free of the block does (each partial block is a lower half
+    whose successor is still in use); pages pending offline change that, so
+    blocks holding them are freed page by page.
+    """
+    owned = sorted(
+        ((rec.seq, mfn, rec) for mfn, rec in xen._inuse.items() if rec.owner is d),
+        key=lambda t: (t[0], t[1]),
+    )
+    freed = 0
+    for _seq, mfn, rec in owned:
+        size = 1 << rec.order
+        xen._uncount_pages(d, rec)
+        del xen._inuse[mfn]
+        if any(xen._pgstate[m] & PG_OFFLINING for m in xen._pgstate_in(mfn, mfn + size)):
+            for m in range(mfn, mfn + size):
+                xen._free_heap_pages(m, 0, True)
+        else:
+            xen._free_heap_pages(mfn, rec.order, True)
+        freed += size
+    return freed

@@ -2,7 +2,7 @@
 
 Xen guards the allocator's state with ``heap_lock`` and each domain's page
 counters with ``d->page_alloc_lock``; a path that needs both takes
-``page_alloc_lock`` first (``claims-v7.md`` §1.6, §2.2).  The model takes, for
+``page_alloc_lock`` first (``docs/claims.md#locks``).  The model takes, for
 each entry point, the locks the Xen call takes, in that order, and holds them
 for the whole call, so every call is atomic: a claim set is installed whole or
 not at all, and no other call sees a half-done populate.
@@ -19,12 +19,9 @@ import inspect
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from .errors import InvariantError
-
-if TYPE_CHECKING:
-    from .domain import Domain
 
 PAGE_ALLOC_LOCK_RANK = 1
 HEAP_LOCK_RANK = 2
@@ -93,8 +90,8 @@ class OrderedLock:
 
 
 def _domain_param(fn: Callable[..., Any]) -> tuple[str, int] | None:
-    """The parameter (name, position after ``self``) naming the call's domain, if any."""
-    params = [p for p in inspect.signature(fn).parameters if p != "self"]
+    """The parameter (name, position after the host) naming the call's domain, if any."""
+    params = list(inspect.signature(fn).parameters)[1:]
     for name in ("d", "domid"):
         if name in params:
             return name, params.index(name)
@@ -102,7 +99,7 @@ def _domain_param(fn: Callable[..., Any]) -> tuple[str, int] | None:
 
 
 @contextmanager
-def checked_locks(host: Any, d: Any, domain_type: type[Domain]) -> Iterator[None]:
+def checked_locks(host: Any, d: Any, domain_type: type[Any]) -> Iterator[None]:
     """Take the call's locks, order checked: ``d``'s ``page_alloc_lock``, then ``heap_lock``.
 
     *d* is the call's ``d``/``domid`` argument: a ``Domain``, a domid, or
@@ -152,7 +149,7 @@ def _forwarding_source(fn: Callable[..., Any]) -> tuple[str, str]:
     return ", ".join(params), ", ".join(args)
 
 
-def entry_point(fn: F, domain_type: type[Domain]) -> F:
+def entry_point(fn: F, domain_type: type[Any]) -> F:
     """Wrap a public method of the host: its locks, in Xen's order, for the whole call.
 
     The domain is the ``d`` (a ``Domain`` or a domid) or ``domid`` argument;
@@ -166,13 +163,14 @@ def entry_point(fn: F, domain_type: type[Domain]) -> F:
     """
     param = _domain_param(fn)
     params, args = _forwarding_source(fn)
+    host = next(iter(inspect.signature(fn).parameters))  # self, or xen for a bound function
     domain_arg = param[0] if param is not None else "None"
     src = (
         f"def call({params}):\n"
-        f"    if self.lock_checks:\n"
-        f"        with checked_locks(self, {domain_arg}, domain_type):\n"
+        f"    if {host}.lock_checks:\n"
+        f"        with checked_locks({host}, {domain_arg}, domain_type):\n"
         f"            return fn({args})\n"
-        f"    lock = self.heap_lock.rlock\n"
+        f"    lock = {host}.heap_lock.rlock\n"
         f"    lock.acquire()\n"
         f"    try:\n"
         f"        return fn({args})\n"
@@ -193,7 +191,7 @@ def entry_point(fn: F, domain_type: type[Domain]) -> F:
     return call  # type: ignore[no-any-return]
 
 
-def lock_entry_points(cls: type[Any], domain_type: type[Domain], skip: set[str]) -> None:
+def lock_entry_points(cls: type[Any], domain_type: type[Any], skip: set[str]) -> None:
     """Wrap every public method of *cls* (and its bases) except static ones and *skip*."""
     seen: set[str] = set()
     for klass in cls.__mro__:

@@ -1,8 +1,11 @@
-"""Reservation hypercalls of ``xen/common/memory.c``: populate, increase, decrease.
+"""Reservation hypercalls of ``xen/common/memory.c``: populate, increase, decrease, claim.
 
 ``do_memory_op_*`` return what ``do_memory_op`` returns: the number of
 extents done (``start_extent``, 0 here, when the call is refused before the
 loop).  Guests are translated (HVM/PVH): ``extent_start`` holds guest frames.
+``XENMEM_claim_pages`` checks its own arguments here, then lets the host's
+version of the series install the claim (``RuleSet.domain_set_outstanding_pages``).
+The rules: ``docs/toolstack.md#populate-physmap``, ``docs/claims.md#legacy-claims``.
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ import gc
 import operator
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .claimsets import Caller, ClaimSets, caller_key
 from .constants import (
     NUMA_NO_NODE,
     MEMF_bits,
@@ -25,9 +27,14 @@ from .constants import (
     MEMF_no_tlbflush,
     MEMF_node,
 )
-from .domain import Domain
+from .domain import check_domain
+from .domctl import Caller, caller_key, check_caller, claim_event, domain_claims
+from .domheap import alloc_domheap_pages
 from .errors import errname
+from .heap import find_inuse_head
 from .memory_bulk import bulk_run, bulk_run_possible
+from .page_alloc import HeapCore
+from .sched import Domain
 from .validate import check_int
 
 XENMEM_increase_reservation = 0
@@ -82,342 +89,406 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class MemoryOps(ClaimSets):
-    """``XENMEM_populate_physmap`` and friends over the heap."""
+def memop_max_order(xen: HeapCore, caller: Caller | Domain) -> int:
+    """``max_order(current->domain)``: the largest extent a caller may ask for."""
+    check_caller(xen, caller)
+    order = DOMU_MAX_ORDER
+    if caller.privileged:
+        order = max(order, xen.max_order)  # CONFIG_CTLDOM_MAX_ORDER = MAX_ORDER
+    return min(order, xen.max_order)
 
-    opt_scrub_domheap: bool
-    bulk_populate: bool = True
-    """Take runs of extents from one split block in bulk (``claims.bulk``); same results."""
 
-    if TYPE_CHECKING:
-
-        def alloc_domheap_pages(
-            self, d: Domain | None, order: int, memflags: int = 0
-        ) -> int | None: ...
-
-    def memop_max_order(self, caller: Caller | Domain) -> int:
-        """``max_order(current->domain)``: the largest extent a caller may ask for."""
-        self._check_caller(caller)
-        order = DOMU_MAX_ORDER
-        if caller.privileged:
-            order = max(order, self.max_order)  # CONFIG_CTLDOM_MAX_ORDER = MAX_ORDER
-        return min(order, self.max_order)
-
-    def construct_memop_from_reservation(
-        self, caller: Caller | Domain, mem_flags: int
-    ) -> tuple[int | None, str]:
-        """XENMEMF flags to MEMF flags; ``None`` where Xen refuses (``propagate_node``)."""
-        self._check_caller(caller)
-        check_int("mem_flags", mem_flags, 0, (1 << 32) - 1)
-        memflags = 0
-        bits = mem_flags & 0xFF
-        if bits:
-            memflags |= MEMF_bits(bits)
-        if mem_flags & XENMEMF_vnode:
-            return None, "XENMEMF_vnode (vNUMA translation) is not modelled"
-        node = XENMEMF_get_node(mem_flags)
-        if node == NUMA_NO_NODE:
-            return memflags, ""
-        if caller.privileged:
-            if node >= self.max_numnodes:
-                return None, f"node {node} >= MAX_NUMNODES"
-            memflags |= MEMF_node(node)
-            if mem_flags & XENMEMF_exact_node_request:
-                memflags |= MEMF_exact_node
-        elif mem_flags & XENMEMF_exact_node_request:
-            return None, "only the control domain may ask for an exact node"
+def construct_memop_from_reservation(
+    xen: HeapCore, caller: Caller | Domain, mem_flags: int
+) -> tuple[int | None, str]:
+    """XENMEMF flags to MEMF flags; ``None`` where Xen refuses (``propagate_node``)."""
+    check_caller(xen, caller)
+    check_int("mem_flags", mem_flags, 0, (1 << 32) - 1)
+    memflags = 0
+    bits = mem_flags & 0xFF
+    if bits:
+        memflags |= MEMF_bits(bits)
+    if mem_flags & XENMEMF_vnode:
+        return None, "XENMEMF_vnode (vNUMA translation) is not modelled"
+    node = XENMEMF_get_node(mem_flags)
+    if node == NUMA_NO_NODE:
         return memflags, ""
+    if caller.privileged:
+        if node >= xen.max_numnodes:
+            return None, f"node {node} >= MAX_NUMNODES"
+        memflags |= MEMF_node(node)
+        if mem_flags & XENMEMF_exact_node_request:
+            memflags |= MEMF_exact_node
+    elif mem_flags & XENMEMF_exact_node_request:
+        return None, "only the control domain may ask for an exact node"
+    return memflags, ""
 
-    def _memop_prologue(
-        self,
-        caller: Caller | Domain,
-        domid: int,
-        nr_extents: int,
-        mem_flags: int,
-    ) -> tuple[Domain | None, int, str]:
-        """The common checks of ``do_memory_op`` for reservations (memory.c)."""
-        if nr_extents > (0xFFFFFFFF >> MEMOP_EXTENT_SHIFT):
-            return None, 0, "nr_extents too large to encode a continuation"
-        if nr_extents == 0:
-            return None, 0, "nothing to do"
-        d = self.domains.get(domid)
-        if d is None:
-            return None, 0, f"no domain {domid}"
-        memflags, why = self.construct_memop_from_reservation(caller, mem_flags)
-        if memflags is None:
-            return None, 0, why
-        if not caller.privileged and caller.domid != domid:  # xsm_memory_adjust_reservation
-            return None, 0, f"d{caller.domid} may not adjust d{domid}'s reservation"
-        return d, memflags, ""
 
-    @staticmethod
-    def _gpfns(extent_start: Sequence[int] | Any, nr: int) -> list[int] | None:
-        """``copy_from_guest`` of *nr* frame numbers, or ``None`` where it faults."""
-        if extent_start is None or isinstance(extent_start, (str, bytes, Mapping)):
+def _memop_prologue(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    domid: int,
+    nr_extents: int,
+    mem_flags: int,
+) -> tuple[Domain | None, int, str]:
+    """The common checks of ``do_memory_op`` for reservations (memory.c)."""
+    if nr_extents > (0xFFFFFFFF >> MEMOP_EXTENT_SHIFT):
+        return None, 0, "nr_extents too large to encode a continuation"
+    if nr_extents == 0:
+        return None, 0, "nothing to do"
+    d = xen.domains.get(domid)
+    if d is None:
+        return None, 0, f"no domain {domid}"
+    memflags, why = construct_memop_from_reservation(xen, caller, mem_flags)
+    if memflags is None:
+        return None, 0, why
+    if not caller.privileged and caller.domid != domid:  # xsm_memory_adjust_reservation
+        return None, 0, f"d{caller.domid} may not adjust d{domid}'s reservation"
+    return d, memflags, ""
+
+
+def _gpfns(extent_start: Sequence[int] | Any, nr: int) -> list[int] | None:
+    """``copy_from_guest`` of *nr* frame numbers, or ``None`` where it faults."""
+    if extent_start is None or isinstance(extent_start, (str, bytes, Mapping)):
+        return None
+    try:
+        if len(extent_start) < nr:
             return None
-        try:
-            if len(extent_start) < nr:
-                return None
-            out = extent_start[:nr] if type(extent_start) is list else None
-            if out is None or not set(map(type, out)) <= {int}:
-                out = [_gpfn(extent_start[i]) for i in range(nr)]
-        except (TypeError, ValueError, OverflowError):
-            return None
-        return out if not out or (min(out) >= 0 and max(out) < 1 << 64) else None
+        out = extent_start[:nr] if type(extent_start) is list else None
+        if out is None or not set(map(type, out)) <= {int}:
+            out = [_gpfn(extent_start[i]) for i in range(nr)]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return out if not out or (min(out) >= 0 and max(out) < 1 << 64) else None
 
-    # ---------------------------------------------------------- populate
-    def do_memory_op_populate_physmap(
-        self,
-        caller: Caller | Domain,
-        domid: int,
-        nr_extents: int,
-        extent_order: int,
-        mem_flags: int,
-        extent_start: Sequence[int] | Any,
-    ) -> int:
-        """``XENMEM_populate_physmap``: allocate extents and map them at the given frames.
 
-        Returns the number of extents done; stops at the first extent that
-        cannot be allocated.  Each extent is mapped as x86's ``p2m_add_page``
-        maps it (``_guest_physmap_add_page``): over frames already mapped, and
-        at frames not aligned to the order.
-        """
-        self._memop_args(caller, domid, nr_extents, extent_order, mem_flags)
-        frames = self._gpfns(extent_start, nr_extents)  # copy_from_guest once
-        args = {
+def do_memory_op_populate_physmap(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    domid: int,
+    nr_extents: int,
+    extent_order: int,
+    mem_flags: int,
+    extent_start: Sequence[int] | Any,
+) -> int:
+    """``XENMEM_populate_physmap``: allocate extents and map them at the given frames.
+
+    Returns the number of extents done; stops at the first extent that
+    cannot be allocated.  Each extent is mapped as x86's ``p2m_add_page``
+    maps it (``_guest_physmap_add_page``): over frames already mapped, and
+    at frames not aligned to the order.
+    """
+    _memop_args(xen, caller, domid, nr_extents, extent_order, mem_flags)
+    frames = _gpfns(extent_start, nr_extents)  # copy_from_guest once
+    args = {
+        "caller": caller_key(caller),
+        "domid": domid,
+        "nr_extents": nr_extents,
+        "extent_order": extent_order,
+        "mem_flags": mem_flags,
+        "extent_start": frames,  # the event keeps the same list
+    }
+    d, memflags, why = _memop_prologue(xen, caller, domid, nr_extents, mem_flags)
+    done, mfns = 0, list[int]()
+    replaced: list[tuple[int, int, int]] = []
+    if d is not None and mem_flags & XENMEMF_populate_on_demand:
+        d, why = None, "populate-on-demand is not modelled"
+    if d is not None:
+        with xen.events.nested(), gc_paused():
+            done, mfns, why = _populate_physmap(
+                xen, caller, d, nr_extents, extent_order, memflags, frames, replaced
+            )
+    info: dict[str, Any] = {"mfns": mfns, "reason": why}
+    if replaced:  # (gfn, old mfn, pages): still the domain's, no longer mapped
+        info["replaced"] = replaced
+    xen.events.record_info("do_memory_op_populate_physmap", args, done, {**info, **xen._counters()})
+    return done
+
+
+def _populate_physmap(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    d: Domain,
+    nr: int,
+    order: int,
+    memflags: int,
+    gpfns: list[int] | None,
+    replaced: list[tuple[int, int, int]],
+) -> tuple[int, list[int], str]:
+    if gpfns is None:
+        return 0, [], "cannot read extent_start"
+    if order > memop_max_order(xen, caller):
+        return 0, [], f"extent_order {order} > max_order {memop_max_order(xen, caller)}"
+    build = not d.creation_finished
+    if build:
+        # during the build, populate_physmap takes dirty memory as it comes and
+        # scrubs it itself before assigning it (memory.c, PA §2.6)
+        memflags |= MEMF_no_tlbflush | MEMF_no_icache_flush | MEMF_no_scrub | MEMF_keep_scrub
+    mfns: list[int] = []
+    i = 0
+    while i < nr:
+        gpfn = gpfns[i]
+        mfn = alloc_domheap_pages(xen, d, order, memflags)
+        ev = xen.events.last()
+        if mfn is None:
+            reason = ev.info.get("reason", "") if ev else ""
+            return i, mfns, f"could not allocate extent {i}: {reason}"
+        if build:
+            rc = _scrub_and_assign(xen, d, mfn, order, memflags)
+            if rc:
+                return i, mfns, f"extent {i}: assign_pages failed ({errname(rc)})"
+        replaced += _guest_physmap_add_page(xen, d, gpfn, mfn, order)
+        mfns.append(mfn)
+        i += 1
+        if xen.bulk_populate and ev is not None and i < nr:
+            run = min(nr - i, (1 << (ev.info.get("from_order", order) - order)) - 1)
+            where = bulk_run_possible(xen, d, order, memflags, ev, run)
+            if where is not None:
+                i += bulk_run(xen, d, order, memflags, where, gpfns[i : i + run], mfns)
+    return nr, mfns, ""
+
+
+def _guest_physmap_add_page(
+    xen: HeapCore, d: Domain, gfn: int, mfn: int, order: int
+) -> list[tuple[int, int, int]]:
+    """Map a new extent as x86's ``p2m_add_page`` does for a translated guest.
+
+    Frames already mapped to RAM are unmapped first: their pages stay the
+    domain's, counted in ``tot_pages``, but no guest frame reaches them
+    until the domain dies.  A frame not aligned to the order is mapped in
+    smaller aligned pieces (``p2m_set_entry``).  Never fails here: the
+    mappings it refuses (grant, foreign, MMIO) are not modelled.  Returns
+    the ``(gfn, mfn, pages)`` runs it unmapped (xen/arch/x86/mm/p2m.c).
+    """
+    if not gfn & ((1 << order) - 1) and not d.p2m.overlaps(gfn, order):
+        d.p2m.add(gfn, mfn, order, checked=True)  # the common case: one extent
+        return []
+    replaced = d.p2m.unmap_range(gfn, gfn + (1 << order))
+    d.p2m.map_range(gfn, mfn, order)
+    return replaced
+
+
+def _scrub_and_assign(xen: HeapCore, d: Domain, mfn: int, order: int, memflags: int) -> int:
+    """populate_physmap's own scrub of a MEMF_keep_scrub extent, then ``assign_pages``.
+
+    ``node_need_scrub`` already dropped when the allocator counted the dirty
+    pages; here their ``PGC_need_scrub`` bits go.  If the assignment fails
+    the extent is freed (unowned, so dirty) and the redeemed claim is lost.
+    """
+    xen._dirty.remove(mfn, mfn + (1 << order))
+    rc = xen._assign_pages(mfn, order, d, memflags)
+    if rc:
+        xen._take_inuse(mfn, order)
+        xen._free_heap_pages(mfn, order, True)
+    return rc
+
+
+def do_memory_op_increase_reservation(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    domid: int,
+    nr_extents: int,
+    extent_order: int = 0,
+    mem_flags: int = 0,
+) -> int:
+    """``XENMEM_increase_reservation``: allocate extents without mapping them."""
+    _memop_args(xen, caller, domid, nr_extents, extent_order, mem_flags)
+    d, memflags, why = _memop_prologue(xen, caller, domid, nr_extents, mem_flags)
+    done, mfns = 0, list[int]()
+    if d is not None:
+        if extent_order > memop_max_order(xen, caller):
+            why = f"extent_order {extent_order} > max_order"
+        else:
+            with xen.events.nested():
+                for _ in range(nr_extents):
+                    mfn = alloc_domheap_pages(xen, d, extent_order, memflags)
+                    if mfn is None:
+                        why = "could not allocate"
+                        break
+                    mfns.append(mfn)
+                    done += 1
+    xen.events.record(
+        "do_memory_op_increase_reservation",
+        {
             "caller": caller_key(caller),
             "domid": domid,
             "nr_extents": nr_extents,
             "extent_order": extent_order,
             "mem_flags": mem_flags,
-            "extent_start": frames,  # the event keeps the same list
-        }
-        d, memflags, why = self._memop_prologue(caller, domid, nr_extents, mem_flags)
-        done, mfns = 0, list[int]()
-        replaced: list[tuple[int, int, int]] = []
-        if d is not None and mem_flags & XENMEMF_populate_on_demand:
-            d, why = None, "populate-on-demand is not modelled"
-        if d is not None:
-            with self.events.nested(), gc_paused():
-                done, mfns, why = self._populate_physmap(
-                    caller, d, nr_extents, extent_order, memflags, frames, replaced
-                )
-        info: dict[str, Any] = {"mfns": mfns, "reason": why}
-        if replaced:  # (gfn, old mfn, pages): still the domain's, no longer mapped
-            info["replaced"] = replaced
-        self.events.record_info(
-            "do_memory_op_populate_physmap", args, done, {**info, **self._counters()}
-        )
-        return done
+        },
+        done,
+        mfns=mfns,
+        reason=why,
+    )
+    return done
 
-    def _populate_physmap(
-        self,
-        caller: Caller | Domain,
-        d: Domain,
-        nr: int,
-        order: int,
-        memflags: int,
-        gpfns: list[int] | None,
-        replaced: list[tuple[int, int, int]],
-    ) -> tuple[int, list[int], str]:
-        if gpfns is None:
-            return 0, [], "cannot read extent_start"
-        if order > self.memop_max_order(caller):
-            return 0, [], f"extent_order {order} > max_order {self.memop_max_order(caller)}"
-        build = not d.creation_finished
-        if build:
-            # during the build, populate_physmap takes dirty memory as it comes and
-            # scrubs it itself before assigning it (memory.c, PA §2.6)
-            memflags |= MEMF_no_tlbflush | MEMF_no_icache_flush | MEMF_no_scrub | MEMF_keep_scrub
-        mfns: list[int] = []
-        i = 0
-        while i < nr:
-            gpfn = gpfns[i]
-            mfn = self.alloc_domheap_pages(d, order, memflags)
-            ev = self.events.last()
-            if mfn is None:
-                reason = ev.info.get("reason", "") if ev else ""
-                return i, mfns, f"could not allocate extent {i}: {reason}"
-            if build:
-                rc = self._scrub_and_assign(d, mfn, order, memflags)
-                if rc:
-                    return i, mfns, f"extent {i}: assign_pages failed ({errname(rc)})"
-            replaced += self._guest_physmap_add_page(d, gpfn, mfn, order)
-            mfns.append(mfn)
-            i += 1
-            if self.bulk_populate and ev is not None and i < nr:
-                run = min(nr - i, (1 << (ev.info.get("from_order", order) - order)) - 1)
-                where = bulk_run_possible(self, d, order, memflags, ev, run)  # type: ignore[arg-type]
-                if where is not None:
-                    i += bulk_run(self, d, order, memflags, where, gpfns[i : i + run], mfns)  # type: ignore[arg-type]
-        return nr, mfns, ""
 
-    def _guest_physmap_add_page(
-        self, d: Domain, gfn: int, mfn: int, order: int
-    ) -> list[tuple[int, int, int]]:
-        """Map a new extent as x86's ``p2m_add_page`` does for a translated guest.
+def guest_remove_page(xen: HeapCore, d: Domain, gfn: int) -> int:
+    """Unmap one guest frame and free its page: 0, ``-ENOENT`` or ``-ENXIO``.
 
-        Frames already mapped to RAM are unmapped first: their pages stay the
-        domain's, counted in ``tot_pages``, but no guest frame reaches them
-        until the domain dies.  A frame not aligned to the order is mapped in
-        smaller aligned pieces (``p2m_set_entry``).  Never fails here: the
-        mappings it refuses (grant, foreign, MMIO) are not modelled.  Returns
-        the ``(gfn, mfn, pages)`` runs it unmapped (xen/arch/x86/mm/p2m.c).
-        """
-        if not gfn & ((1 << order) - 1) and not d.p2m.overlaps(gfn, order):
-            d.p2m.add(gfn, mfn, order, checked=True)  # the common case: one extent
-            return []
-        replaced = d.p2m.unmap_range(gfn, gfn + (1 << order))
-        d.p2m.map_range(gfn, mfn, order)
-        return replaced
+    As x86's ``guest_remove_page``: ``-ENOENT`` when nothing is mapped at
+    *gfn* (``p2m_invalid``), ``-ENXIO`` when the page there is not *d*'s.
+    """
+    check_domain(xen, d)
+    check_int("gfn", gfn, 0)
+    return _guest_remove_page(xen, d, gfn)
 
-    def _scrub_and_assign(self, d: Domain, mfn: int, order: int, memflags: int) -> int:
-        """populate_physmap's own scrub of a MEMF_keep_scrub extent, then ``assign_pages``.
 
-        ``node_need_scrub`` already dropped when the allocator counted the dirty
-        pages; here their ``PGC_need_scrub`` bits go.  If the assignment fails
-        the extent is freed (unowned, so dirty) and the redeemed claim is lost.
-        """
-        self._dirty.remove(mfn, mfn + (1 << order))
-        rc = self._assign_pages(mfn, order, d, memflags)
-        if rc:
-            self._take_inuse(mfn, order)
-            self._free_heap_pages(mfn, order, True)
-        return rc
+def _guest_remove_page(xen: HeapCore, d: Domain, gfn: int) -> int:
+    mfn = d.p2m.get(gfn)
+    if mfn is None:
+        return -errno.ENOENT  # p2m_invalid (decrease_reservation stops there: no PoD)
+    head = find_inuse_head(xen, mfn)
+    if head is None or xen._inuse[head].owner is not d:
+        return -errno.ENXIO
+    d.p2m.remove(gfn)
+    _free_owned(xen, d, mfn, 0)
+    return 0
 
-    # ---------------------------------------------------------- increase
-    def do_memory_op_increase_reservation(
-        self,
-        caller: Caller | Domain,
-        domid: int,
-        nr_extents: int,
-        extent_order: int = 0,
-        mem_flags: int = 0,
-    ) -> int:
-        """``XENMEM_increase_reservation``: allocate extents without mapping them."""
-        self._memop_args(caller, domid, nr_extents, extent_order, mem_flags)
-        d, memflags, why = self._memop_prologue(caller, domid, nr_extents, mem_flags)
-        done, mfns = 0, list[int]()
-        if d is not None:
-            if extent_order > self.memop_max_order(caller):
-                why = f"extent_order {extent_order} > max_order"
-            else:
-                with self.events.nested():
-                    for _ in range(nr_extents):
-                        mfn = self.alloc_domheap_pages(d, extent_order, memflags)
-                        if mfn is None:
-                            why = "could not allocate"
-                            break
-                        mfns.append(mfn)
-                        done += 1
-        self.events.record(
-            "do_memory_op_increase_reservation",
-            {
-                "caller": caller_key(caller),
-                "domid": domid,
-                "nr_extents": nr_extents,
-                "extent_order": extent_order,
-                "mem_flags": mem_flags,
-            },
-            done,
-            mfns=mfns,
-            reason=why,
-        )
-        return done
 
-    # ---------------------------------------------------------- decrease
-    def guest_remove_page(self, d: Domain, gfn: int) -> int:
-        """Unmap one guest frame and free its page: 0, ``-ENOENT`` or ``-ENXIO``.
+def _free_owned(xen: HeapCore, d: Domain, mfn: int, order: int) -> None:
+    scrub = d.is_dying or xen.opt_scrub_domheap
+    for rec in xen._take_inuse(mfn, order):
+        xen._uncount_pages(d, rec)
+    xen._free_heap_pages(mfn, order, scrub)
 
-        As x86's ``guest_remove_page``: ``-ENOENT`` when nothing is mapped at
-        *gfn* (``p2m_invalid``), ``-ENXIO`` when the page there is not *d*'s.
-        """
-        self._check_domain_obj(d)
-        check_int("gfn", gfn, 0)
-        return self._guest_remove_page(d, gfn)
 
-    def _guest_remove_page(self, d: Domain, gfn: int) -> int:
+def do_memory_op_decrease_reservation(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    domid: int,
+    nr_extents: int,
+    extent_order: int,
+    extent_start: Sequence[int] | Any,
+) -> int:
+    """``XENMEM_decrease_reservation``: free guest frames; the number of extents done.
+
+    Each page is removed on its own as Xen does; a whole extent that maps
+    one aligned allocated block is freed in one step, which leaves the
+    heap exactly as the page-by-page frees would.
+    """
+    _memop_args(xen, caller, domid, nr_extents, extent_order, 0)
+    d, _mf, why = _memop_prologue(xen, caller, domid, nr_extents, 0)
+    done = 0
+    if d is not None:
+        done, why = _decrease_reservation(xen, caller, d, nr_extents, extent_order, extent_start)
+    xen.events.record(
+        "do_memory_op_decrease_reservation",
+        {
+            "caller": caller_key(caller),
+            "domid": domid,
+            "nr_extents": nr_extents,
+            "extent_order": extent_order,
+            "extent_start": _gpfns(extent_start, nr_extents),
+        },
+        done,
+        reason=why,
+        **xen._counters(),
+    )
+    return done
+
+
+def _decrease_reservation(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    d: Domain,
+    nr: int,
+    order: int,
+    extent_start: Sequence[int] | Any,
+) -> tuple[int, str]:
+    gpfns = _gpfns(extent_start, nr)
+    if gpfns is None:
+        return 0, "cannot read extent_start"
+    if order > memop_max_order(xen, caller):
+        return 0, f"extent_order {order} > max_order {memop_max_order(xen, caller)}"
+    size = 1 << order
+    for i, gfn in enumerate(gpfns):
         mfn = d.p2m.get(gfn)
-        if mfn is None:
-            return -errno.ENOENT  # p2m_invalid (decrease_reservation stops there: no PoD)
-        head = self.find_inuse_head(mfn)
-        if head is None or self._inuse[head].owner is not d:
-            return -errno.ENXIO
-        d.p2m.remove(gfn)
-        self._free_owned(d, mfn, 0)
-        return 0
+        head = find_inuse_head(xen, mfn) if mfn is not None else None
+        if (
+            order
+            and mfn is not None
+            and head is not None
+            and d.p2m.remove_extent(gfn, order) is not None
+        ):
+            if xen._inuse[head].owner is d and not mfn & (size - 1):
+                _free_owned(xen, d, mfn, order)
+                continue
+            d.p2m.add(gfn, mfn, order)  # not one owned block: page by page
+        for j in range(size):
+            rc = _guest_remove_page(xen, d, gfn + j)
+            if rc:
+                return i, f"gfn {gfn + j:#x}: {errno.errorcode[-rc]}"
+    return nr, ""
 
-    def _free_owned(self, d: Domain, mfn: int, order: int) -> None:
-        scrub = d.is_dying or self.opt_scrub_domheap
-        for rec in self._take_inuse(mfn, order):
-            self._uncount_pages(d, rec)
-        self._free_heap_pages(mfn, order, scrub)
 
-    def do_memory_op_decrease_reservation(
-        self,
-        caller: Caller | Domain,
-        domid: int,
-        nr_extents: int,
-        extent_order: int,
-        extent_start: Sequence[int] | Any,
-    ) -> int:
-        """``XENMEM_decrease_reservation``: free guest frames; the number of extents done.
+def do_memory_op_claim_pages(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    domid: int,
+    nr_extents: int,
+    extent_order: int = 0,
+    mem_flags: int = 0,
+    extent_start: object = None,
+    start_extent: int = 0,
+) -> int:
+    """``XENMEM_claim_pages`` with its own checks, in order (PA §3.4, CV §6.1)."""
+    _memop_args(xen, caller, domid, nr_extents, extent_order, mem_flags)
+    check_int("start_extent", start_extent, 0)
+    rc, reason = _memory_op_claim_pages(
+        xen, caller, domid, nr_extents, extent_order, mem_flags, extent_start, start_extent
+    )
+    d = xen.domains.get(domid)
+    info: dict[str, Any] = {"reason": reason}
+    if d:
+        info["claims"] = domain_claims(d)
+    claim_event(
+        xen,
+        "do_memory_op_claim_pages",
+        {"caller": caller_key(caller), "domid": domid, "nr_extents": nr_extents},
+        rc,
+        **info,
+    )
+    return rc
 
-        Each page is removed on its own as Xen does; a whole extent that maps
-        one aligned allocated block is freed in one step, which leaves the
-        heap exactly as the page-by-page frees would.
-        """
-        self._memop_args(caller, domid, nr_extents, extent_order, 0)
-        d, _mf, why = self._memop_prologue(caller, domid, nr_extents, 0)
-        done = 0
-        if d is not None:
-            done, why = self._decrease_reservation(
-                caller, d, nr_extents, extent_order, extent_start
-            )
-        self.events.record(
-            "do_memory_op_decrease_reservation",
-            {
-                "caller": caller_key(caller),
-                "domid": domid,
-                "nr_extents": nr_extents,
-                "extent_order": extent_order,
-                "extent_start": self._gpfns(extent_start, nr_extents),
-            },
-            done,
-            reason=why,
-            **self._counters(),
-        )
-        return done
 
-    def _decrease_reservation(
-        self,
-        caller: Caller | Domain,
-        d: Domain,
-        nr: int,
-        order: int,
-        extent_start: Sequence[int] | Any,
-    ) -> tuple[int, str]:
-        gpfns = self._gpfns(extent_start, nr)
-        if gpfns is None:
-            return 0, "cannot read extent_start"
-        if order > self.memop_max_order(caller):
-            return 0, f"extent_order {order} > max_order {self.memop_max_order(caller)}"
-        size = 1 << order
-        for i, gfn in enumerate(gpfns):
-            mfn = d.p2m.get(gfn)
-            head = self.find_inuse_head(mfn) if mfn is not None else None
-            if (
-                order
-                and mfn is not None
-                and head is not None
-                and d.p2m.remove_extent(gfn, order) is not None
-            ):
-                if self._inuse[head].owner is d and not mfn & (size - 1):
-                    self._free_owned(d, mfn, order)
-                    continue
-                d.p2m.add(gfn, mfn, order)  # not one owned block: page by page
-            for j in range(size):
-                rc = self._guest_remove_page(d, gfn + j)
-                if rc:
-                    return i, f"gfn {gfn + j:#x}: {errno.errorcode[-rc]}"
-        return nr, ""
+def _memop_args(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    domid: int,
+    nr_extents: int,
+    extent_order: int,
+    mem_flags: int,
+) -> None:
+    """The argument types of a ``struct xen_memory_reservation`` and its caller."""
+    check_caller(xen, caller)
+    check_int("domid", domid, 0, 0xFFFF)
+    check_int("nr_extents", nr_extents, 0, (1 << 64) - 1)
+    check_int("extent_order", extent_order, 0, (1 << 32) - 1)
+    check_int("mem_flags", mem_flags, 0, (1 << 32) - 1)
+
+
+def _memory_op_claim_pages(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    domid: int,
+    nr_extents: int,
+    extent_order: int,
+    mem_flags: int,
+    extent_start: object,
+    start_extent: int,
+) -> tuple[int, str]:
+    if xen.llc_coloring_enabled:
+        return -errno.EOPNOTSUPP, "LLC colouring is enabled: claims are not supported"
+    if start_extent != 0:
+        return -errno.EINVAL, "start_extent must be 0"
+    if extent_start is not None or extent_order != 0 or mem_flags != 0:
+        return -errno.EINVAL, "extent_start must be NULL, extent_order and mem_flags 0"
+    d = xen.domains.get(domid)
+    if d is None:
+        return -errno.EINVAL, f"no domain {domid}"
+    if not caller.privileged:
+        return -errno.EPERM, f"caller d{caller.domid} is not privileged"
+    if d.is_dying:
+        return -errno.EINVAL, f"d{domid} is dying"
+    return xen.rules.domain_set_outstanding_pages(xen, d, nr_extents)

@@ -16,8 +16,6 @@ counters, claims and events.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .constants import (
     INVALID_DIRTY_IDX,
     NUMA_NO_NODE,
@@ -30,12 +28,9 @@ from .constants import (
     MEMF_no_scrub,
     MEMF_no_tlbflush,
 )
-from .domain import Domain
 from .events import AllocRun, Event
-from .page_alloc import InUse
-
-if TYPE_CHECKING:
-    from .xen import Xen
+from .page_alloc import HeapCore, InUse
+from .sched import Domain
 
 # memflags the bulk path understands; any other flag sends populate to the loop
 BULK_FLAGS = (
@@ -49,7 +44,7 @@ BULK_FLAGS = (
 
 
 def bulk_run_possible(
-    xen: Xen, d: Domain, order: int, memflags: int, first: Event, run: int
+    xen: HeapCore, d: Domain, order: int, memflags: int, first: Event, run: int
 ) -> tuple[int, int, int, int] | None:
     """``(node, zone, base, from_order)`` if the extents after *first* may be taken in bulk."""
     if run <= 0 or xen.debug_checks or xen.dma_bitsize or memflags & ~BULK_FLAGS:
@@ -91,12 +86,14 @@ def bulk_run_possible(
     return node, zone, base, big
 
 
-def _gates_pass_throughout(xen: Xen, d: Domain, node: int, k: int, memflags: int, n: int) -> bool:
+def _gates_pass_throughout(
+    xen: HeapCore, d: Domain, node: int, k: int, memflags: int, n: int
+) -> bool:
     """True if all *n* extents of a run pass the gates and redeem nothing.
 
     With no claim of its own, the domain redeems nothing (CV §5), so through
     the run only the free counters change, and they only drop.  The gates of
-    every rule set are monotone in the free counters (``rules`` module doc),
+    every version are monotone in the free counters (``page_alloc.RuleSet``),
     so if the last extent passes them, every extent does: ask the rule set
     about the last one, with the counters it would see.
     """
@@ -128,7 +125,7 @@ def _decomposition(base: int, units: int, k: int) -> list[tuple[int, int]]:
 
 
 def bulk_run(
-    xen: Xen,
+    xen: HeapCore,
     d: Domain,
     order: int,
     memflags: int,

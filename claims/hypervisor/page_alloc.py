@@ -1,23 +1,34 @@
-"""The buddy allocator's hot paths: free lists, split, merge, the NUMA walk.
+"""``xen/common/page_alloc.c``: the buddy heap's state and its hot steps.
 
-``HeapCore`` holds the heap's state and the steps an allocation or a free
-runs through (``get_free_buddy``, ``alloc_heap_pages`` proper, merging in
-``free_heap_pages``); ``claims.heap.Heap`` builds on it with the public calls,
-which check their arguments before they reach these steps.  The steps take
-checked values only, so that ``tools/build_core.py`` can compile this module
-(and ``rules``, ``accounting``, ``rangeset``) with mypyc unchanged: the same
-source runs interpreted or compiled (README, Speed).
+``HeapCore`` holds what page_alloc.c keeps in its globals (the free lists
+``heap(node, zone, order)``, ``avail[node][zone]``, ``node_avail_pages``,
+``total_avail_pages``, ``outstanding_claims``, the per-node claimed pages,
+the per-page state) and the steps an allocation or a free runs through:
+``get_free_buddy`` (the NUMA walk), ``_alloc_heap_pages`` (the split that
+keeps the top half), ``_free_heap_pages`` (merging), ``_reserve_offlined_page``,
+``_assign_pages`` and the domheap wrappers proper.  The steps take checked
+values only: the public calls that check their arguments first are functions
+of ``claims.hypervisor.heap``, ``domheap``, ``offline``, ``scrub``, ``claims``
+and ``memory``, which ``claims.Xen`` binds as its methods.
 
-Section references are to ``page-allocator.md`` (PA) and ``claims-v7.md`` (CV).
+``RuleSet`` is the other half of this module: the hooks through which a
+version of the claims series changes what page_alloc.c decides (the gates,
+redemption, the recall after offlining, the claim calls).  The hypervisor
+defines them here, next to the code that calls them; ``claims/series/`` has
+one subclass per version, registered by name with ``register``.
+
+``tools/build_core.py`` compiles this module with mypyc unchanged: the same
+source runs interpreted or compiled (README, Speed).  The rules each step
+follows are in ``docs/heap.md``.
 """
 
 from __future__ import annotations
 
 import copy
 import errno
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mypy_extensions import mypyc_attr
 
@@ -36,18 +47,107 @@ from .constants import (
     _MEMF_node,
 )
 from .errors import XenBugError
-from .events import AllocInfo, alloc_info_dict
+from .events import AllocInfo, Counters, alloc_info_dict, counters_from_flat
+from .locks import OrderedLock
 from .rangeset import RangeSet
 
 if TYPE_CHECKING:
-    from .domain import Domain
+    from .domctl import Caller
     from .events import EventLog
-    from .rules import RuleSet
+    from .sched import Domain
 
 # per-page state bits kept sparsely (PGC_state offlining/offlined, PGC_broken)
 PG_OFFLINING = 1
 PG_OFFLINED = 2
 PG_BROKEN = 4
+
+
+class RuleSet:
+    """What a version of the claims series decides, asked where page_alloc.c differs.
+
+    ``claims/series/`` has one subclass per version (``master``, ``v6``,
+    ``v7``), each overriding what its version changes; the hypervisor calls:
+
+    * ``host_gate`` in ``alloc_heap_pages`` before the search;
+    * ``node_gate`` in ``get_free_buddy`` at the top of each node;
+    * ``redeem`` in ``alloc_heap_pages`` before the free counters drop;
+    * ``after_offline`` at the end of ``reserve_offlined_page``;
+    * ``domain_set_outstanding_pages`` for ``XENMEM_claim_pages`` (after
+      memory.c's own checks) and ``domain_set_claim_entries`` /
+      ``domain_get_claim_entries`` for the claim-set calls;
+    * ``claim_memory`` for ``XEN_DOMCTL_claim_memory`` (after ``do_domctl``'s
+      domain lookup and XSM check).
+
+    Both gates must be monotone in the free counters: with claims unchanged,
+    more free memory never turns a pass into a refusal.  The bulk populate path
+    relies on it (``memory_bulk._gates_pass_throughout``) and
+    ``tests/test_claims_rules.py`` checks it for every version.  A refused
+    claim call returns ``(-errno, reason)`` and must change nothing.
+    """
+
+    name: ClassVar[str] = ""
+    claim_sets: ClassVar[bool] = False
+    """The version has claim sets (``domain_set_claim_entries``)."""
+    claims_within_free: ClassVar[bool] = False
+    """The version keeps every claim within free memory, on each node and host-wide
+    (``check_invariants`` then checks it; a version without recall after offlining
+    cannot promise it)."""
+
+    def host_gate(self, heap: HeapCore, d: Domain | None, request: int, memflags: int) -> bool:
+        raise NotImplementedError
+
+    def node_gate(
+        self, heap: HeapCore, node: int, order: int, memflags: int, d: Domain | None
+    ) -> bool:
+        raise NotImplementedError
+
+    def redeem(
+        self, heap: HeapCore, d: Domain | None, node: int, request: int, memflags: int
+    ) -> dict[str, int]:
+        raise NotImplementedError
+
+    def after_offline(self, heap: HeapCore, node: int, domains: list[Domain]) -> dict[str, int]:
+        raise NotImplementedError
+
+    def domain_set_outstanding_pages(
+        self, heap: HeapCore, d: Domain, pages: int
+    ) -> tuple[int, str]:
+        raise NotImplementedError
+
+    def domain_set_claim_entries(
+        self, heap: HeapCore, d: Domain, entries: list[Any]
+    ) -> tuple[int, str]:
+        raise NotImplementedError
+
+    def domain_get_claim_entries(
+        self, heap: HeapCore, d: Domain, max_entries: int
+    ) -> tuple[int, int, list[Any] | None]:
+        raise NotImplementedError
+
+    def claim_memory(
+        self, heap: HeapCore, caller: Caller | Domain, d: Domain, mode: int, nr: int, buf: Any
+    ) -> tuple[int, int, str]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<rules {self.name}>"
+
+
+RULE_SETS: dict[str, type[RuleSet]] = {}
+"""The versions of the series by name; each ``claims/series/`` module registers its own."""
+
+
+def register(cls: type[RuleSet]) -> type[RuleSet]:
+    """Make *cls* a host's rule set by its ``name`` (``Xen(..., semantics=name)``)."""
+    RULE_SETS[cls.name] = cls
+    return cls
+
+
+def rules_for(semantics: object) -> RuleSet:
+    """The rule set named *semantics* (``master``, ``v6`` or ``v7``)."""
+    if not isinstance(semantics, str) or semantics not in RULE_SETS:
+        raise ValueError(f"semantics must be one of {sorted(RULE_SETS)}, not {semantics!r}")
+    return RULE_SETS[semantics]()
 
 
 # FreeBlock and InUse hold no reference that can lead back to them, so when
@@ -114,6 +214,16 @@ def ffsl(x: int) -> int:
     return (x & -x).bit_length()
 
 
+def _has_offlined(offs: list[int], start: int, end: int) -> bool:
+    """True if the sorted MFNs *offs* hold one in ``[start, end)``."""
+    i = bisect_left(offs, start)
+    return i < len(offs) and offs[i] < end
+
+
+def _domid(d: Domain) -> int:
+    return d.domid
+
+
 def first_node(mask: int, max_numnodes: int) -> int:
     """``first_node(mask)``: lowest node in the mask, or ``MAX_NUMNODES``."""
     return ffsl(mask) - 1 if mask else max_numnodes
@@ -132,13 +242,33 @@ def cycle_node(node: int, mask: int, max_numnodes: int) -> int:
 
 @mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
 class HeapCore:
-    """The heap's state and hot steps; ``claims.heap.Heap`` sets it up and adds the public calls.
+    """The host's state (page_alloc.c's globals and the domains) and the heap's hot steps.
 
-    The claims gates and redemption are delegated to ``self.rules`` (a rule
-    set of ``claims.rules``) at the places Xen has them.
+    ``claims.Xen`` is the one subclass: ``claims.hypervisor.heap.init_heap``
+    sets the state up, and the public calls are functions of the modules named
+    after their Xen sources.  The claims gates and redemption are delegated to
+    ``self.rules`` (a ``RuleSet`` of ``claims/series/``) where Xen has them.
     """
 
+    debug_checks: ClassVar[bool] = False
+    """Run ``check_invariants()`` after every recorded operation (the tests turn it on)."""
+
+    lock_checks: ClassVar[bool] = False
+    """Check every lock taken against Xen's lock order (``claims.hypervisor.locks``)."""
+
+    bulk_populate: bool
+    """Take runs of extents from one split block in bulk (``memory_bulk``); same results."""
+
     rules: RuleSet
+    semantics: str  # the name of the rule set
+    config: dict[str, Any]  # the arguments the host was built with
+    heap_lock: OrderedLock
+    node_ranges: list[list[tuple[int, int]]]  # each node's memory map
+    page_offlined_list: OrderedDict[int, None]
+    page_broken_list: OrderedDict[int, None]
+    _in_heap: RangeSet  # MFNs handed to the heap by init_heap_pages
+    need_scrub_leaked: list[int]  # online_page() quirk: node_need_scrub kept, per node
+    llc_coloring_enabled: bool
     events: EventLog
     max_order: int
     nr_zones: int
@@ -442,9 +572,58 @@ class HeapCore:
                 if node >= maxn:
                     return None
 
-    # ------------------------------------------------------ alloc_heap_pages
+    # ------------------------------------------------- reserve_offlined_page
     def _reserve_offlined_page(self, head: int) -> int:
-        raise NotImplementedError  # provided by claims.offline.Offlining
+        """``reserve_offlined_page`` with master's 2026 alignment fixes; the pages taken.
+
+        Takes the free buddy at *head* apart: every offlined page leaves the
+        heap (and ``avail``) for the offlined or broken list, and the rest goes
+        back as the largest aligned buddies that hold no offlined page, each
+        keeping its part of ``first_dirty``.  Then the version's
+        ``after_offline`` hook runs (v7 recalls claims above free memory).
+        ``docs/offlining.md#reserve-offlined-page``.
+        """
+        blk = self._unlink(head)
+        node, zone, head_order = blk.node, head.bit_length() or 1, blk.order  # page_to_zone
+        first_dirty = blk.first_dirty
+        end = head + (1 << head_order)
+        offs = [m for m in self._pgstate_in(head, end) if self._pgstate[m] & PG_OFFLINED]
+        cur = head
+        while cur < end:
+            if _has_offlined(offs, cur, cur + 1):
+                cur += 1
+                if first_dirty != INVALID_DIRTY_IDX and first_dirty:
+                    first_dirty -= 1
+                continue
+            cur_order = 0
+            while cur_order < head_order:
+                nxt = 1 << (cur_order + 1)
+                if cur + nxt > end or cur & (1 << cur_order):
+                    break
+                if _has_offlined(offs, cur + (1 << cur_order), cur + nxt):
+                    break
+                cur_order += 1
+            size = 1 << cur_order
+            self.page_list_add_scrub(
+                cur, node, zone, cur_order, first_dirty if size > first_dirty else INVALID_DIRTY_IDX
+            )
+            cur += size
+            if first_dirty != INVALID_DIRTY_IDX:
+                first_dirty = first_dirty - size if first_dirty >= size else 0
+        for m in offs:
+            self.avail[node][zone] -= 1
+            self.node_avail_pages[node] -= 1
+            self.total_avail_pages -= 1
+            lst = self.page_broken_list if self._pgstate[m] & PG_BROKEN else self.page_offlined_list
+            lst[m] = None
+        self.rules.after_offline(self, node, self._domain_list())
+        return len(offs)
+
+    def _domain_list(self) -> list[Domain]:
+        """``for_each_domain`` order: Xen keeps ``domain_list`` sorted by domid."""
+        return sorted(self.domains.values(), key=_domid)
+
+    # ------------------------------------------------------ alloc_heap_pages
 
     def _alloc_heap_pages(
         self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
@@ -572,6 +751,13 @@ class HeapCore:
         return scrubbed
 
     # -------------------------------------------------------------- counters
+    def _counters(self) -> dict[str, Any]:
+        """The counters as an event's ``counters=`` entry."""
+        return {"counters": Counters(self._counter_values())}
+
+    def _counter_values(self) -> Counters:
+        return counters_from_flat(self._flat_counters())
+
     def _flat_counters(self) -> tuple[Any, ...]:
         """The counters an event records, flat (``events.counters_from_flat``)."""
         return (

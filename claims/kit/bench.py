@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from ..hypervisor import hosts
-from ..hypervisor.claimsets import DOM0, XEN_DOMCTL_CLAIM_MEMORY_GET, xen_memory_claim_t
 from ..hypervisor.constants import MEMF_node
+from ..hypervisor.domctl import DOM0
 from ..hypervisor.memory import XENMEMF_node
+from ..hypervisor.public import XEN_DOMCTL_CLAIM_MEMORY_GET, xen_memory_claim_t
 from ..hypervisor.xen import Xen
 from .core_build import core_build, good_build
 

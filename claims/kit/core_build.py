@@ -23,10 +23,12 @@ from types import ModuleType
 
 COMPILED_MODULES = (
     "hypervisor.page_alloc",
-    "hypervisor.rules",
     "hypervisor.claim_accounting",
     "hypervisor.rangeset",
     "hypervisor.events",
+    "series.master",
+    "series.v6",
+    "series.v7",
 )
 """The modules ``tools/build_core.py`` compiles (the allocation and free paths), by
 their names inside the package."""

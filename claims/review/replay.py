@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..hypervisor.claimsets import Caller, xen_memory_claim_t
 from ..hypervisor.domain import Domain
+from ..hypervisor.domctl import Caller
 from ..hypervisor.events import Event
+from ..hypervisor.public import xen_memory_claim_t
 from ..hypervisor.xen import Xen
 
 

@@ -14,17 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..hypervisor.claimsets import (
-    DOM0,
+from ..hypervisor.domain import Domain
+from ..hypervisor.domctl import DOM0
+from ..hypervisor.errors import errname
+from ..hypervisor.memory import XENMEMF_exact_node, XENMEMF_node
+from ..hypervisor.public import (
     XEN_DOMCTL_CLAIM_MEMORY_GET,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
     xen_memory_claim_t,
 )
-from ..hypervisor.domain import Domain
-from ..hypervisor.errors import errname
-from ..hypervisor.memory import XENMEMF_exact_node, XENMEMF_node
-from ..hypervisor.rules import RULE_SETS
 from ..hypervisor.xen import Xen
+from ..series import RULE_SETS
 from .scenario import MAX_NODES, Scenario, target_name
 
 

@@ -23,8 +23,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ..hypervisor.claimsets import XEN_DOMCTL_CLAIM_MEMORY_HOST, XEN_DOMCTL_CLAIM_MEMORY_LEGACY
 from ..hypervisor.constants import PAGE_SHIFT
+from ..hypervisor.public import XEN_DOMCTL_CLAIM_MEMORY_HOST, XEN_DOMCTL_CLAIM_MEMORY_LEGACY
 
 UNITS = {"KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}
 SIZE_RE = r"^[0-9]+(KiB|MiB|GiB|TiB)$"

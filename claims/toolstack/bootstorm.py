@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..hypervisor import hosts
-from ..hypervisor.claimsets import XEN_DOMCTL_CLAIM_MEMORY_SET, xen_memory_claim_t
 from ..hypervisor.constants import PAGE_SHIFT
 from ..hypervisor.memory import XENMEMF_exact_node
+from ..hypervisor.public import XEN_DOMCTL_CLAIM_MEMORY_SET, xen_memory_claim_t
 from ..hypervisor.xen import Xen
 from . import libxc
 from .libxc import XcError, xc_interface

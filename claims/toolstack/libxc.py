@@ -18,18 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..hypervisor.claimsets import (
-    DOM0,
-    XEN_DOMCTL_CLAIM_MEMORY_GET,
-    XEN_DOMCTL_CLAIM_MEMORY_HOST,
-    XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
-    XEN_DOMCTL_CLAIM_MEMORY_SET,
-    XEN_DOMCTL_claim_memory,
-    XENMEM_claim_pages,
-    xen_memory_claim_t,
-)
 from ..hypervisor.constants import MEMZONE_XEN, PAGE_SHIFT
 from ..hypervisor.domain import Domain
+from ..hypervisor.domctl import DOM0
 from ..hypervisor.errors import errname
 from ..hypervisor.memory import (
     XENMEM_decrease_reservation,
@@ -40,6 +31,15 @@ from ..hypervisor.memory import (
     XENMEMF_exact_node_request,
     XENMEMF_node,
     XENMEMF_populate_on_demand,
+)
+from ..hypervisor.public import (
+    XEN_DOMCTL_CLAIM_MEMORY_GET,
+    XEN_DOMCTL_CLAIM_MEMORY_HOST,
+    XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
+    XEN_DOMCTL_CLAIM_MEMORY_SET,
+    XEN_DOMCTL_claim_memory,
+    XENMEM_claim_pages,
+    xen_memory_claim_t,
 )
 from ..hypervisor.xen import Xen
 

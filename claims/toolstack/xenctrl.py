@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..hypervisor.claimsets import (
+from ..hypervisor.errors import errname
+from ..hypervisor.public import (
     XEN_DOMCTL_CLAIM_MEMORY_HOST,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
     xen_memory_claim_t,
 )
-from ..hypervisor.errors import errname
 from ..hypervisor.xen import Xen
 from . import libxc
 

@@ -16,15 +16,16 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from ..hypervisor import hosts
-from ..hypervisor.claimsets import (
+from ..hypervisor.constants import MEMF_exact_node, MEMF_no_refcount, MEMF_node
+from ..hypervisor.domctl import domain_claims
+from ..hypervisor.errors import XenBugError, errname
+from ..hypervisor.events import Event
+from ..hypervisor.public import (
     XEN_DOMCTL_CLAIM_MEMORY_HOST,
     XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
     xen_memory_claim_t,
 )
-from ..hypervisor.constants import MEMF_exact_node, MEMF_no_refcount, MEMF_node
-from ..hypervisor.errors import XenBugError, errname
-from ..hypervisor.events import Event
 from ..hypervisor.xen import Xen
 from ..review.replay import apply, fresh_host
 from . import figures as viz
@@ -219,7 +220,7 @@ class ClaimSetEditor(Controller):
         ev = self.xen.events.last_mine()
         reason = ev.info.get("reason", "") if ev else ""
         if rc == 0:
-            self._say(True, f"0: {reason}; d{d.domid} claims {self.xen._domain_claims(d)}")
+            self._say(True, f"0: {reason}; d{d.domid} claims {domain_claims(d)}")
         else:
             name = errname(rc)
             self._say(False, f"{name}: {reason}; nothing changed")

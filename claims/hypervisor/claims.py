@@ -1,0 +1,79 @@
+"""page_alloc.c's claim calls, as the hypervisor face offers them.
+
+``domain_set_outstanding_pages`` is master's legacy claim;
+``domain_set_claim_entries`` and ``domain_get_claim_entries`` are the claim-set
+functions of the v6/v7 patches.  Each checks its arguments (a bad one raises
+and changes nothing), lets the host's version of the series decide
+(``RuleSet`` in ``claims/series/``: the check order, the errno, what is
+installed) and records the event.  The hypercalls that reach them are
+``claims.hypervisor.domctl`` (``XEN_DOMCTL_claim_memory``) and
+``claims.hypervisor.memory`` (``XENMEM_claim_pages``).  The rules:
+``docs/claims.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .domain import check_domain
+from .domctl import claim_event, domain_claims, entries_of
+from .page_alloc import HeapCore
+from .public import xen_memory_claim_t
+from .sched import Domain
+from .validate import check_int
+
+
+def domain_set_claim_entries(
+    xen: HeapCore, d: Domain, entries: Sequence[xen_memory_claim_t]
+) -> int:
+    """Install (replace) the claim set of *d*; 0 or a negative errno.
+
+    All-or-nothing: a refused set leaves every counter as it was.
+    ``docs/claims.md#set-phases``.
+    """
+    check_domain(xen, d)
+    ents = entries_of(entries)
+    rc, reason = xen.rules.domain_set_claim_entries(xen, d, ents)
+    claim_event(
+        xen,
+        "domain_set_claim_entries",
+        {"d": d.domid, "entries": [(e.pages, e.target, e.cmd) for e in ents]},
+        rc,
+        reason=reason,
+        claims=domain_claims(d),
+    )
+    return rc
+
+
+def domain_get_claim_entries(
+    xen: HeapCore, d: Domain, max_entries: int
+) -> tuple[int, int, list[xen_memory_claim_t] | None]:
+    """GET: ``(rc, needed, entries)``; entry 0 is always host-wide.
+
+    ``-ERANGE`` with the needed count when *max_entries* is too small;
+    ``max_entries=0`` is the size query.  ``docs/claims.md#get``.
+    """
+    check_domain(xen, d)
+    check_int("max_entries", max_entries, 0)
+    return xen.rules.domain_get_claim_entries(xen, d, max_entries)
+
+
+def domain_set_outstanding_pages(xen: HeapCore, d: Domain, pages: int) -> int:
+    """Master's legacy claim: an absolute target, one claim per domain.
+
+    Under ``v6``/``v7`` this is ``domain_set_claim_entries`` with one LEGACY
+    entry, which is what ``XENMEM_claim_pages`` calls there.
+    ``docs/claims.md#legacy-claims``.
+    """
+    check_domain(xen, d)
+    check_int("pages", pages, 0, (1 << 64) - 1)
+    rc, reason = xen.rules.domain_set_outstanding_pages(xen, d, pages)
+    claim_event(
+        xen,
+        "domain_set_outstanding_pages",
+        {"d": d.domid, "pages": pages},
+        rc,
+        reason=reason,
+        claims=domain_claims(d),
+    )
+    return rc
