@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--html", type=Path, help="also write a self-contained HTML report")
     args = parser.parse_args(argv)
 
-    from .review.report import html_report, text
+    from .review.report import text
     from .review.runner import compare
+    from .views.report import html_report
 
     if not args.file.exists() and args.file.suffix == "":
         try:

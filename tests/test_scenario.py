@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from claims.__main__ import main
-from claims.review.report import html_report, text
+from claims.review.report import text
 from claims.review.runner import compare, run
 from claims.review.scenario import SHIPPED, ScenarioError, load, loads, pages, shipped
+from claims.views.report import html_report
 
 SCENARIOS = sorted(SHIPPED.glob("*.yaml"))
 

@@ -12,30 +12,15 @@ from __future__ import annotations
 import ctypes
 import errno
 from collections.abc import MutableSequence, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import errname
 from .page_alloc import HeapCore
 from .public import XEN_DOMCTL_CLAIM_MEMORY_SET, target_name, xen_memory_claim_t
-from .sched import Domain
+from .sched import DOM0, Caller, Domain
+
+__all__ = ["DOM0", "Caller", "caller_key", "check_caller", "do_domctl_claim_memory"]
 from .validate import check_int
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The domain issuing a hypercall; only its privilege matters to the claims code."""
-
-    domid: int = 0
-    privileged: bool = True
-
-    def __post_init__(self) -> None:
-        check_int("caller domid", self.domid, 0, 0xFFFF)  # a domid_t
-        if not isinstance(self.privileged, bool):
-            raise TypeError(f"caller privileged must be a bool, not {self.privileged!r}")
-
-
-DOM0 = Caller(0, True)
 
 
 def caller_key(caller: Caller | Domain) -> tuple[int, bool]:

@@ -52,9 +52,8 @@ from .locks import OrderedLock
 from .rangeset import RangeSet
 
 if TYPE_CHECKING:
-    from .domctl import Caller
     from .events import EventLog
-    from .sched import Domain
+    from .sched import Caller, Domain
 
 # per-page state bits kept sparsely (PGC_state offlining/offlined, PGC_broken)
 PG_OFFLINING = 1

@@ -1,6 +1,7 @@
 """``struct domain`` as the page allocator sees it (``xen/include/xen/sched.h``).
 
-The domain's lifecycle (``domain_create``, ``domain_kill``, ...) is in
+And ``Caller``: ``current->domain``, the domain a hypercall comes from.  The
+domain's lifecycle (``domain_create``, ``domain_kill``, ...) is in
 ``claims.hypervisor.domain``, after ``xen/common/domain.c``.
 """
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from .constants import MAX_PAGES_UNLIMITED
 from .locks import PAGE_ALLOC_LOCK_RANK, OrderedLock
 from .p2m import P2M
+from .validate import check_int
 
 
 @dataclass(eq=False)
@@ -75,3 +77,19 @@ def _set_node_affinity(d: Domain, nodes: frozenset[int]) -> None:
 # ``node_affinity_mask`` (``d->node_affinity`` as a bitmask, which the NUMA walk
 # reads on every allocation) is a plain attribute kept in step with it.
 Domain.node_affinity = property(_get_node_affinity, _set_node_affinity)  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The domain issuing a hypercall; only its privilege matters to the claims code."""
+
+    domid: int = 0
+    privileged: bool = True
+
+    def __post_init__(self) -> None:
+        check_int("caller domid", self.domid, 0, 0xFFFF)  # a domid_t
+        if not isinstance(self.privileged, bool):
+            raise TypeError(f"caller privileged must be a bool, not {self.privileged!r}")
+
+
+DOM0 = Caller(0, True)

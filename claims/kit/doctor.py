@@ -61,10 +61,8 @@ def check() -> Report:
     py = sys.version.split()[0]
     py_ok = sys.version_info >= (3, 11)
     r.append(Check("Python >= 3.11", py_ok, py, "" if py_ok else "use Python 3.11 or newer"))
-    import claims
-
-    here = Path(claims.__file__).resolve()
-    r.append(Check("claims importable", True, f"{claims.__version__} from {here.parent}"))
+    here = Path(__file__).resolve().parent.parent  # the claims package, importable: we run
+    r.append(Check("claims importable", True, f"{_version('claims')} from {here}"))
     for pkg, need in (("plotly", 5), ("ipywidgets", 8), ("anywidget", 0), ("jupyterlab", 4)):
         v = _version(pkg)
         ok = v is not None and _major(v) >= need
