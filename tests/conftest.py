@@ -9,7 +9,9 @@ import claims
 
 @pytest.fixture
 def harness8() -> claims.Xen:
-    """Native-harness host (start 8), non-NUMA, one order-3 buddy at MFN 8..15 (PA §6.3 S1)."""
+    """Native-harness host (start 8), non-NUMA, one order-3 buddy at MFN 8..15
+    (docs/heap.md#native-harness S1).
+    """
     xen = claims.hosts.native_harness(8, numa=False)
     xen.init_heap_pages(8, 8)
     return xen

@@ -1,4 +1,4 @@
-"""An independent reference model of the claims accounting (``claims-v7.md``).
+"""An independent reference model of the claims accounting (``docs/claims.md``).
 
 :class:`ClaimsReference` holds only what the claims rules read and write: the
 free-page counters per node, and per domain its host-wide claim, its node
@@ -15,7 +15,7 @@ offlining recalls, and every counter afterwards.
 Rule sets (spec ``README.md``): ``master`` (legacy host-wide claims only, no
 claim-set domctl), ``v6`` (claim sets without GET, the shortfall host gate,
 no offline recall) and ``v7`` (the default).  Where the spec leaves ``v6``
-open this model makes the choices ``claims.rules.V6Rules`` documents
+open this model makes the choices ``claims.series.v6`` documents
 (``V6_UNKNOWN``): v7's redemption order, no offline recall, and
 ``EOPNOTSUPP`` for any mode other than SET.
 
@@ -29,7 +29,7 @@ import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-# ABI values (CV §1.2, §1.3; spec README "Decisions" 1)
+# ABI values (docs/claims.md#targets, docs/claims.md#domctl-abi; docs/versions.md#decisions, 1)
 HOST = 0x80000000
 LEGACY = 0x40000000
 MODE_SET = 0
@@ -39,12 +39,12 @@ UNLIMITED = 0xFFFFFFFF  # max_pages after setmaxmem(-1)
 SEMANTICS = ("master", "v6", "v7")
 
 Entry = tuple[int, int, int]
-"""A claim entry as ``(pages, target, cmd)`` (CV §1.1 field order)."""
+"""A claim entry as ``(pages, target, cmd)`` (docs/claims.md#claim-entry field order)."""
 
 
 @dataclass
 class RefDomain:
-    """A domain as the claims rules see it (CV §1.5)."""
+    """A domain as the claims rules see it (docs/claims.md#domain-state)."""
 
     domid: int
     max_pages: int = UNLIMITED
@@ -54,11 +54,11 @@ class RefDomain:
 
     @property
     def node_claims(self) -> int:
-        return sum(self.nodes.values())  # CV §1.5: sum of claims[]
+        return sum(self.nodes.values())  # docs/claims.md#domain-state: sum of claims[]
 
     @property
     def outstanding(self) -> int:
-        return self.host + self.node_claims  # CV §1.5: the domain's whole claim
+        return self.host + self.node_claims  # docs/claims.md#domain-state: the domain's whole claim
 
 
 class ClaimsReference:
@@ -88,15 +88,15 @@ class ClaimsReference:
 
     @property
     def total_avail_pages(self) -> int:
-        return sum(self.node_avail_pages)  # CV §3: sum over nodes
+        return sum(self.node_avail_pages)  # docs/claims.md#invariants: sum over nodes
 
     @property
     def outstanding_claims(self) -> int:
-        return sum(d.outstanding for d in self.domains.values())  # CV §3
+        return sum(d.outstanding for d in self.domains.values())  # docs/claims.md#invariants
 
     @property
     def claimed_pages(self) -> list[int]:
-        # CV §3: claimed_pages[n] = sum of the domains' claims on n
+        # docs/claims.md#invariants: claimed_pages[n] = sum of the domains' claims on n
         return [sum(d.nodes.get(n, 0) for d in self.domains.values()) for n in range(self.nr_nodes)]
 
     def domain_claims(self, domid: int) -> list[int]:
@@ -126,23 +126,26 @@ class ClaimsReference:
         self.domains[domid] = RefDomain(domid, max_pages)
 
     def domain_destroy(self, domid: int) -> None:
-        self._release_all(self.domains[domid])  # CV §6.4: domain_kill releases all claims
+        # docs/claims.md#domain-lifecycle: domain_kill releases all claims
+        self._release_all(self.domains[domid])
         del self.domains[domid]
 
     def set_max_pages(self, domid: int, max_pages: int) -> None:
-        self.domains[domid].max_pages = max_pages  # CV §3 inv. 3: claims are untouched
+        # docs/claims.md#invariants inv. 3: claims are untouched
+        self.domains[domid].max_pages = max_pages
 
     def set_tot_pages(self, domid: int, tot_pages: int) -> None:
         """A fact: ``domain_tot_pages(d)`` as the heap has it now."""
         self.domains[domid].tot_pages = tot_pages
 
     def _domain_list(self) -> list[RefDomain]:
-        # CV §7 "domain-list order": Xen keeps domain_list sorted by domid
+        # docs/offlining.md#claims-after-offlining "domain-list order": Xen keeps domain_list sorted
+        # by domid
         return [self.domains[i] for i in sorted(self.domains)]
 
-    # ------------------------------------------------- release helpers (CV §10)
+    # --- release helpers (docs/claims.md#release-helpers) -----------------------------------------
     def _release_node(self, d: RefDomain, node: int, pages: int) -> int:
-        x = min(pages, d.nodes.get(node, 0))  # CV §5 release_node
+        x = min(pages, d.nodes.get(node, 0))  # docs/redemption.md#redemption release_node
         if x:
             d.nodes[node] -= x
             if not d.nodes[node]:
@@ -150,13 +153,15 @@ class ClaimsReference:
         return x
 
     def _release_host(self, d: RefDomain, pages: int) -> int:
-        x = min(pages, d.host)  # CV §5 release_host: the host-wide part only
+        # docs/redemption.md#redemption release_host: the host-wide part only
+        x = min(pages, d.host)
         d.host -= x
         return x
 
     def _recall_nodes(self, d: RefDomain, pages: int, out: dict[str, int]) -> int:
         done = 0
-        for n in range(self.nr_nodes):  # CV §5 step 3: ascending online node id
+        # docs/redemption.md#redemption step 3: ascending online node id
+        for n in range(self.nr_nodes):
             if pages - done == 0 or not d.node_claims:
                 break
             got = self._release_node(d, n, pages - done)
@@ -166,38 +171,45 @@ class ClaimsReference:
         return done
 
     def _release_all(self, d: RefDomain) -> None:
-        d.nodes.clear()  # CV §2.2 phase 3: recall all node claims
+        d.nodes.clear()  # docs/claims.md#set-phases phase 3: recall all node claims
         d.host = 0  # ... then the host-wide claim
 
     # ----------------------------------------------------- installation (SET)
     def set_claim_entries(self, domid: int, entries: Sequence[Entry]) -> int:
-        """``domain_set_claim_entries``: 0 or ``-errno``; applied only on 0 (CV §2.2, §2.4)."""
+        """``domain_set_claim_entries``: 0 or ``-errno``; applied only on 0
+        (docs/claims.md#set-phases, docs/claims.md#atomicity).
+        """
         d = self.domains[domid]
         host_req = node_req = 0
         seen_host = legacy = False
         seen: set[int] = set()
         per_node: dict[int, int] = {}
         claimed = self.claimed_pages
-        for pages, target, cmd in entries:  # CV §2.2 phase 1: array order, first failure wins
+        # docs/claims.md#set-phases phase 1: array order, first failure wins
+        for pages, target, cmd in entries:
             if cmd != 0:
-                return -errno.EINVAL  # CV §2.2 1.1: reserved cmd must be 0
+                return -errno.EINVAL  # docs/claims.md#set-phases 1.1: reserved cmd must be 0
             if target in (HOST, LEGACY):
-                legacy = legacy or target == LEGACY  # CV §2.2 1.2: LEGACY is HOST + legacy rules
+                # docs/claims.md#set-phases 1.2: LEGACY is HOST + legacy rules
+                legacy = legacy or target == LEGACY
                 if seen_host:
-                    return -errno.EINVAL  # CV §2.2 1.3: at most one HOST/LEGACY entry
+                    # docs/claims.md#set-phases 1.3: at most one HOST/LEGACY entry
+                    return -errno.EINVAL
                 seen_host, host_req = True, pages
                 continue
             if target >= self.max_numnodes or target >= self.nr_nodes:
-                return -errno.ENOENT  # CV §2.2 1.4: no such online node
+                return -errno.ENOENT  # docs/claims.md#set-phases 1.4: no such online node
             if target in seen:
-                return -errno.EINVAL  # CV §2.2 1.5: node appears twice
+                return -errno.EINVAL  # docs/claims.md#set-phases 1.5: node appears twice
             seen.add(target)
             unclaimed = self.node_avail_pages[target] - claimed[target]
             if pages > unclaimed + d.nodes.get(target, 0):
-                return -errno.ENOMEM  # CV §2.2 1.6: own node claim counts as available
-            node_req += pages  # CV §2.2 1.7
+                # docs/claims.md#set-phases 1.6: own node claim counts as available
+                return -errno.ENOMEM
+            node_req += pages  # docs/claims.md#set-phases 1.7
             per_node[target] = pages
-        if legacy:  # CV §2.2 phase 2, legacy branch (CV §6.1)
+        # docs/claims.md#set-phases phase 2, legacy branch (docs/claims.md#xenmem-claim-pages)
+        if legacy:
             if node_req:
                 return -errno.EINVAL  # LEGACY with non-zero node entries
             if host_req == 0:
@@ -207,20 +219,25 @@ class ClaimsReference:
                 return -errno.EINVAL  # one claim per domain; target must exceed tot_pages
             host_req -= d.tot_pages  # absolute target -> claim
         elif host_req == 0 and node_req == 0:
-            self._release_all(d)  # CV §2.2: all-zero set releases, ignoring max_pages
+            # docs/claims.md#set-phases: all-zero set releases, ignoring max_pages
+            self._release_all(d)
             return 0
         if host_req + node_req + d.tot_pages > d.max_pages:
-            return -errno.EINVAL  # CV §2.2 phase 2: max_pages (unbounded ints: one test)
+            # docs/claims.md#set-phases phase 2: max_pages (unbounded ints: one test)
+            return -errno.EINVAL
         unclaimed_host = self.total_avail_pages - self.outstanding_claims
         if host_req + node_req > unclaimed_host + d.outstanding:
-            return -errno.ENOMEM  # CV §2.2 phase 2: host capacity, own claims count
-        self._release_all(d)  # CV §2.2 phase 3: replace, not accumulate
-        d.host = host_req  # CV §2.2 phases 4-5: install
+            # docs/claims.md#set-phases phase 2: host capacity, own claims count
+            return -errno.ENOMEM
+        self._release_all(d)  # docs/claims.md#set-phases phase 3: replace, not accumulate
+        d.host = host_req  # docs/claims.md#set-phases phases 4-5: install
         d.nodes = {n: p for n, p in per_node.items() if p}
         return 0
 
     def _master_set_outstanding_pages(self, d: RefDomain, pages: int) -> int:
-        """master's ``domain_set_outstanding_pages`` (PA §3.2, CV §6.1)."""
+        """master's ``domain_set_outstanding_pages`` (docs/claims.md#set-outstanding-pages,
+        docs/claims.md#xenmem-claim-pages).
+        """
         if pages == 0:
             self._release_all(d)  # pages == 0 unsets the claim
             return 0
@@ -246,46 +263,54 @@ class ClaimsReference:
         dying: bool = False,
         buffer_len: int | None = None,
     ) -> tuple[int, int, list[tuple[int, int]] | None]:
-        """``XEN_DOMCTL_claim_memory``: ``(rc, nr_entries out, GET entries)`` (CV §2.1).
+        """``XEN_DOMCTL_claim_memory``: ``(rc, nr_entries out, GET entries)``
+        (docs/claims.md#domctl-dispatch).
 
         *domid* is looked up among the live domains unless *dying* says the
         caller holds a dying domain.  *buffer* is the guest array (``None``
         is NULL); for GET, *buffer_len* is its capacity.
         """
         if not dying and domid not in self.domains:
-            return -errno.ESRCH, nr_entries, None  # CV §2.1.1: do_domctl's lookup
+            # docs/claims.md#domctl-dispatch: do_domctl's lookup
+            return -errno.ESRCH, nr_entries, None
         if not privileged:
-            return -errno.EPERM, nr_entries, None  # CV §2.1.2: xsm_claim_pages / xsm_domctl
+            # docs/claims.md#domctl-dispatch: xsm_claim_pages / xsm_domctl
+            return -errno.EPERM, nr_entries, None
         if not self.claim_sets:
             # master: no such domctl; do_domctl looks up the domain and asks
             # XSM first, then arch_do_domctl answers ENOSYS (xen/common/domctl.c)
             return -errno.ENOSYS, nr_entries, None
-        max_nr = self.max_numnodes + 1  # CV §1.4: one entry per node + one host-wide
+        max_nr = self.max_numnodes + 1  # docs/claims.md#limits: one entry per node + one host-wide
         if mode == MODE_SET:
             if nr_entries == 0:
-                return -errno.EINVAL, nr_entries, None  # CV §2.1.4
+                return -errno.EINVAL, nr_entries, None  # docs/claims.md#domctl-dispatch
             if nr_entries > max_nr:
-                return -errno.E2BIG, nr_entries, None  # CV §2.1.4
+                return -errno.E2BIG, nr_entries, None  # docs/claims.md#domctl-dispatch
         elif mode == MODE_GET and self.claim_get:
-            nr_entries = min(nr_entries, max_nr)  # CV §2.1.4: GET clamps the capacity
+            # docs/claims.md#domctl-dispatch: GET clamps the capacity
+            nr_entries = min(nr_entries, max_nr)
         else:
-            return -errno.EOPNOTSUPP, nr_entries, None  # CV §2.1.4: other mode (v6: no GET)
+            # docs/claims.md#domctl-dispatch: other mode (v6: no GET)
+            return -errno.EOPNOTSUPP, nr_entries, None
         if dying:
-            return -errno.ESRCH, nr_entries, None  # CV §2.1.5: dying domain
+            return -errno.ESRCH, nr_entries, None  # docs/claims.md#domctl-dispatch: dying domain
         d = self.domains[domid]
         if mode == MODE_SET:
             if buffer is None or len(buffer) < nr_entries:
-                return -errno.EFAULT, nr_entries, None  # CV §2.1.7: copy_from_guest fails
+                # docs/claims.md#domctl-dispatch: copy_from_guest fails
+                return -errno.EFAULT, nr_entries, None
             return self.set_claim_entries(d.domid, list(buffer)[:nr_entries]), nr_entries, None
         out = self.get_claim_entries(domid)
         if len(out) > nr_entries:
-            return -errno.ERANGE, len(out), None  # CV §2.6: too small, needed count back
+            return -errno.ERANGE, len(out), None  # docs/claims.md#get: too small, needed count back
         if buffer_len is None or buffer_len < len(out):
-            return -errno.EFAULT, len(out), None  # CV §2.6: copy_to_guest fails
+            return -errno.EFAULT, len(out), None  # docs/claims.md#get: copy_to_guest fails
         return 0, len(out), out
 
     def get_claim_entries(self, domid: int) -> list[tuple[int, int]]:
-        """GET output as ``(target, pages)``: HOST first, then node claims ascending (CV §2.6)."""
+        """GET output as ``(target, pages)``: HOST first, then node claims ascending
+        (docs/claims.md#get).
+        """
         d = self.domains[domid]
         out = [(HOST, d.host)]
         out += [(n, d.nodes[n]) for n in sorted(d.nodes) if n < self.nr_nodes and d.nodes[n]]
@@ -302,24 +327,28 @@ class ClaimsReference:
         extent_start_null: bool = True,
         start_extent: int = 0,
     ) -> int:
-        """``XENMEM_claim_pages``: 0 or ``-errno`` (CV §6.1, PA §3.4)."""
+        """``XENMEM_claim_pages``: 0 or ``-errno`` (docs/claims.md#xenmem-claim-pages)."""
         if start_extent != 0:
-            return -errno.EINVAL  # CV §6.1: start_extent must be 0
+            return -errno.EINVAL  # docs/claims.md#xenmem-claim-pages: start_extent must be 0
         if not extent_start_null or extent_order != 0 or mem_flags != 0:
-            return -errno.EINVAL  # CV §6.1: extent_start NULL, order and flags 0
+            # docs/claims.md#xenmem-claim-pages: extent_start NULL, order and flags 0
+            return -errno.EINVAL
         if domid not in self.domains:
-            return -errno.EINVAL  # CV §6.1 / README 3: unknown (or dying) domain is EINVAL
+            # docs/claims.md#xenmem-claim-pages / README 3: unknown (or dying) domain is EINVAL
+            return -errno.EINVAL
         if not privileged:
-            return -errno.EPERM  # CV §6.1: xsm_claim_pages
+            return -errno.EPERM  # docs/claims.md#xenmem-claim-pages: xsm_claim_pages
         d = self.domains[domid]
         if not self.claim_sets:
             return self._master_set_outstanding_pages(d, nr_extents)
-        return self.set_claim_entries(domid, [(nr_extents, LEGACY, 0)])  # CV §6.1
+        # docs/claims.md#xenmem-claim-pages
+        return self.set_claim_entries(domid, [(nr_extents, LEGACY, 0)])
 
     # ------------------------------------------------------------- allocation
     @staticmethod
     def refcounted(domid: int | None, memflags: int, *, domheap: bool = False) -> bool:
-        """A request may use claims iff it has a domain and lacks MEMF_no_refcount (CV §4).
+        """A request may use claims iff it has a domain and lacks MEMF_no_refcount
+        (docs/claims.md#protection).
 
         For ``alloc_domheap_pages`` (*domheap*) ``MEMF_no_owner`` implies no_refcount.
         """
@@ -329,61 +358,76 @@ class ClaimsReference:
         return not (domheap and memflags & no_owner)
 
     def host_gate(self, domid: int | None, order: int, refcounted: bool) -> bool:
-        """The host-wide check of ``alloc_heap_pages`` (CV §4.1)."""
+        """The host-wide check of ``alloc_heap_pages`` (docs/claims.md#host-gate)."""
         req = 1 << order
         own = self.domains[domid].outstanding if refcounted and domid is not None else 0
         if self.semantics == "v6":
-            # CV §4.1 / §11: v6 claims_permit_request, free pages cover a shortfall
+            # docs/claims.md#host-gate, docs/versions.md#history: v6 claims_permit_request, free
+            # pages cover a shortfall
             return req <= self.total_avail_pages - self.outstanding_claims + own
         if self.outstanding_claims + req <= self.total_avail_pages:
-            return True  # CV §4.1: unclaimed memory may always be used
-        return refcounted and own >= req  # CV §4.1: else the whole claim must cover it
+            return True  # docs/claims.md#host-gate: unclaimed memory may always be used
+        # docs/claims.md#host-gate: else the whole claim must cover it
+        return refcounted and own >= req
 
     def node_gate(self, node: int, domid: int | None, order: int, refcounted: bool) -> bool:
-        """The per-node check of ``get_free_buddy`` (CV §4.2); master has none."""
+        """The per-node check of ``get_free_buddy`` (docs/claims.md#node-gate); master has none."""
         if not self.claim_sets:
             return True  # README: master has no per-node gate
         allowance = self.node_avail_pages[node] - self.claimed_pages[node]
         if refcounted and domid is not None:
-            allowance += self.domains[domid].nodes.get(node, 0)  # CV §4.2: own node claim
+            # docs/claims.md#node-gate: own node claim
+            allowance += self.domains[domid].nodes.get(node, 0)
         return allowance >= 1 << order
 
     def alloc(self, domid: int | None, node: int, order: int, refcounted: bool) -> dict[str, int]:
-        """An allocation of ``2**order`` pages landed on *node*: redeem, then count (CV §5).
+        """An allocation of ``2**order`` pages landed on *node*: redeem, then count
+        (docs/redemption.md#redemption).
 
         Returns what was redeemed, as ``{"node<N>": pages, "host": pages}``.
         """
         req = 1 << order
         out: dict[str, int] = {}
         d = self.domains.get(domid) if domid is not None else None
-        if d is not None and refcounted and d.outstanding:  # CV §5: refcounted, has claims
-            left = min(d.outstanding, req)  # CV §5: redeem = min(outstanding, request)
+        # docs/redemption.md#redemption: refcounted, has claims
+        if d is not None and refcounted and d.outstanding:
+            # docs/redemption.md#redemption: redeem = min(outstanding, request)
+            left = min(d.outstanding, req)
             if self.claim_sets:
-                got = self._release_node(d, node, left)  # CV §5 step 1: the allocation's node
+                # docs/redemption.md#redemption step 1: the allocation's node
+                got = self._release_node(d, node, left)
                 if got:
                     out[f"node{node}"] = got
                 left -= got
             if left:
-                got = self._release_host(d, left)  # CV §5 step 2 (master: the only step)
+                # docs/redemption.md#redemption step 2 (master: the only step)
+                got = self._release_host(d, left)
                 if got:
                     out["host"] = got
                 left -= got
-                self._recall_nodes(d, left, out)  # CV §5 step 3: other nodes ascending
-        self.node_avail_pages[node] -= req  # CV §5: then the free counters drop
+                # docs/redemption.md#redemption step 3: other nodes ascending
+                self._recall_nodes(d, left, out)
+        # docs/redemption.md#redemption: then the free counters drop
+        self.node_avail_pages[node] -= req
         return out
 
     def free(self, node: int, pages: int) -> None:
-        """Pages went back to the heap on *node*; claims are untouched (CV §3, §5)."""
+        """Pages went back to the heap on *node*; claims are untouched (docs/claims.md#invariants,
+        docs/redemption.md#redemption).
+        """
         self.node_avail_pages[node] += pages
 
     def offline(self, node: int, pages: int) -> dict[int, int]:
-        """``reserve_offlined_page`` took *pages* off *node*: ``{domid: recalled}`` (CV §7)."""
+        """``reserve_offlined_page`` took *pages* off *node*: ``{domid: recalled}``
+        (docs/offlining.md#claims-after-offlining).
+        """
         self.node_avail_pages[node] -= pages
         recalled: dict[int, int] = {}
         if self.semantics != "v7":
-            return recalled  # README / CV §11: master and v6 recall nothing
+            return recalled  # README / docs/versions.md#history: master and v6 recall nothing
         over = self.claimed_pages[node] - self.node_avail_pages[node]
-        for d in self._domain_list():  # CV §7 step 1: node claims, domain-list order
+        # docs/offlining.md#claims-after-offlining step 1: node claims, domain-list order
+        for d in self._domain_list():
             if over <= 0:
                 break
             got = self._release_node(d, node, over)
@@ -391,7 +435,8 @@ class ClaimsReference:
             if got:
                 recalled[d.domid] = recalled.get(d.domid, 0) + got
         over = self.outstanding_claims - self.total_avail_pages
-        for d in self._domain_list():  # CV §7 step 2: host-wide claims, domain-list order
+        # docs/offlining.md#claims-after-offlining step 2: host-wide claims, domain-list order
+        for d in self._domain_list():
             if over <= 0:
                 break
             got = self._release_host(d, over)

@@ -121,7 +121,9 @@ def test_bad_semantics() -> None:
 
 
 def test_alloc_order_above_max_order_returns_null_like_xen() -> None:
-    """``alloc_heap_pages`` returns NULL for ``order > MAX_ORDER`` (PA §2.3 step 1)."""
+    """``alloc_heap_pages`` returns NULL for ``order > MAX_ORDER`` (docs/heap.md#alloc-heap-pages
+    step 1).
+    """
     xen = host()
     before = xen.state()
     assert xen.alloc_domheap_pages(None, 19) is None

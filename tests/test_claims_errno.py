@@ -1,4 +1,4 @@
-"""One test per row of the SET errno table (``claims-v7.md`` §2.3), in Xen's check order.
+"""One test per row of the SET errno table (docs/claims.md#set-errno), in Xen's check order.
 
 Every refused call leaves the whole host state (counters, free lists,
 domains, claims) exactly as a snapshot taken before it.

@@ -1,4 +1,6 @@
-"""The upstream native claim tests (claims-v7.md §8.3, page-allocator.md §6.3), exactly."""
+"""The upstream native claim tests (docs/toolstack.md#native-tests, docs/heap.md#native-harness),
+exactly.
+"""
 
 from __future__ import annotations
 

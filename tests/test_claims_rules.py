@@ -1,4 +1,5 @@
-"""Protection (CV §4), redemption (CV §5) rule by rule, design examples (CV §8.1),
+"""Protection (docs/claims.md#protection), redemption (docs/redemption.md#redemption) rule by rule,
+design examples (docs/toolstack.md#design-examples),
 and master beside v7 where they differ."""
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def four_nodes(semantics: str = "v7", pages: int = 64) -> claims.Xen:
     return xen
 
 
-# --- redemption, CV §5, one rule at a time ---------------------------------------
+# --- redemption, docs/redemption.md#redemption, one rule at a time --------------------------------
 def test_same_node_claim_first() -> None:
     xen = four_nodes()
     d = xen.domain_create()
@@ -116,7 +117,7 @@ def test_claim_lost_when_assign_pages_fails() -> None:
     assert ev is not None and ev.info["assign_pages"] == -errno.E2BIG
 
 
-# --- protection, CV §4 -----------------------------------------------------------------
+# --- protection, docs/claims.md#protection --------------------------------------------------------
 def one_node(semantics: str) -> claims.Xen:
     xen = claims.Xen([range(256, 512)], semantics=semantics)
     xen.init_heap_pages(256, 256)
@@ -184,7 +185,7 @@ def test_master_has_no_node_gate() -> None:
     assert xen.alloc_domheap_pages(b, 2, MEMF_node(1) | MEMF_exact_node) is not None
 
 
-# --- design examples, CV §8.1 ----------------------------------------------------
+# --- design examples, docs/toolstack.md#design-examples -------------------------------------------
 def test_guest_guide_replace_example() -> None:
     xen = four_nodes(pages=4096)
     d = xen.domain_create()
@@ -219,7 +220,9 @@ def test_upstream_legacy_test_mem_claim(semantics: str) -> None:
 
 
 def test_two_node_build_with_host_wide_shortfall() -> None:
-    """Claim on the preferred node plus a host-wide claim for the shortfall (CV §8.1)."""
+    """Claim on the preferred node plus a host-wide claim for the shortfall
+    (docs/toolstack.md#design-examples).
+    """
     xen = four_nodes(pages=64)
     d = xen.domain_create(node_affinity={0})
     assert xen.domain_set_claim_entries(d, [E(48, 0), E(16, HOST)]) == 0

@@ -1,7 +1,7 @@
 """Several toolstacks on one host at once (issue: reliability, item 4).
 
 The host takes Xen's locks in Xen's order (``d->page_alloc_lock`` before
-``heap_lock``, claims-v7.md §1.6) for each call, so claim sets install
+``heap_lock``, docs/claims.md#global-state) for each call, so claim sets install
 atomically: however the threads interleave, claims never over-commit a node or
 the host, the invariants hold throughout, a build whose node claim was
 installed always completes on its node, and every page is accounted for.

@@ -1,4 +1,4 @@
-"""The buddy heap against the numbers of ``page-allocator.md`` (PA) and the native harness."""
+"""The buddy heap against the numbers of ``docs/heap.md`` and the native harness."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from claims.hypervisor.constants import (
 )
 
 
-# --- PA §2.1 init_heap_pages --------------------------------------------------
+# --- docs/heap.md#init-heap-pages init_heap_pages -------------------------------------------------
 def test_init_heap_pages_greedy_aligned_chunks() -> None:
     xen = claims.Xen([range(0, 64)])
     assert xen.init_heap_pages(0, 23) == 22  # MFN 0 is never added
@@ -70,7 +70,7 @@ def test_merge_stops_at_node_boundary() -> None:
     assert xen.node_avail_pages == [4, 4]
 
 
-# --- PA §2.3 split and the native harness S1 (allocation part) -----------------
+# --- docs/heap.md#alloc-heap-pages split and the native harness S1 (allocation part) --------------
 def test_split_returns_top_sub_block() -> None:
     xen = claims.Xen([range(8, 16)])
     xen.init_heap_pages(8, 8)
@@ -95,7 +95,9 @@ def test_s1_allocations_in_harness(harness8: claims.Xen) -> None:
 
 
 def test_cnis_preferred_node_then_fallback() -> None:
-    """CNIS's allocation sequence without claims: MEMF_node is a preference (PA §6.3 S4)."""
+    """CNIS's allocation sequence without claims: MEMF_node is a preference
+    (docs/heap.md#native-harness S4).
+    """
     xen = claims.hosts.native_harness(4)
     xen.init_heap_pages(8, 4)
     xen.init_heap_pages(24, 4)
@@ -114,7 +116,7 @@ def test_cnis_preferred_node_then_fallback() -> None:
     xen.check_invariants()
 
 
-# --- PA §2.4 the NUMA walk -------------------------------------------------------
+# --- docs/heap.md#get-free-buddy the NUMA walk ----------------------------------------------------
 def test_round_robin_starts_after_last_alloc_node() -> None:
     xen = claims.hosts.native_harness(16)
     xen.init_heap_pages(16, 32)
@@ -167,7 +169,7 @@ def test_zones_high_to_low_orders_upward() -> None:
     xen.check_invariants()
 
 
-# --- PA §2.3 two passes, clean before dirty ----------------------------------
+# --- docs/heap.md#alloc-heap-pages two passes, clean before dirty ---------------------------------
 def test_clean_remote_block_beats_dirty_local_block() -> None:
     xen = claims.hosts.native_harness(16)
     xen.init_heap_pages(16, 2, need_scrub=True)  # node 0: a dirty order-1 block
@@ -220,7 +222,7 @@ def test_split_of_partly_dirty_block_marks_halves_dirty() -> None:
     assert blocks[16].first_dirty == INVALID_DIRTY_IDX
 
 
-# --- PA §2.5 scrubbing -------------------------------------------------------
+# --- docs/heap.md#scrubbing scrubbing -------------------------------------------------------
 def test_scrub_cleans_and_moves_to_head() -> None:
     xen = claims.Xen([range(32, 64)])
     xen.init_heap_pages(32, 4)  # buddies 36, 44, ... stay out: no merging
@@ -236,7 +238,7 @@ def test_scrub_cleans_and_moves_to_head() -> None:
     xen.check_invariants()
 
 
-# --- PA §2.6 domheap: DMA two-step and max_pages -------------------------------
+# --- docs/heap.md#domheap domheap: DMA two-step and max_pages -------------------------------
 def test_dma_two_step() -> None:
     # node 0 below 4 GiB: dma_bitsize = min(flsl(start + spanned/4 - 1) + 12, 32)
     xen = claims.Xen([range(8, 16), range(16, 32)], dma_bitsize="x86")
@@ -316,7 +318,7 @@ def test_free_domheap_pages_partial_block() -> None:
     xen.check_invariants()
 
 
-# --- PA §5 offlining -----------------------------------------------------------
+# --- docs/offlining.md#offlining offlining --------------------------------------------------------
 def _order2_at_4() -> claims.Xen:
     xen = claims.hosts.native_harness(4, numa=False)
     xen.init_heap_pages(4, 4)
@@ -439,7 +441,7 @@ def test_status_names_and_pages_by_node() -> None:
 
 
 def test_allocating_a_page_marked_offline_but_not_reserved_is_xens_bug() -> None:
-    """PA §2.3 step 9: every page handed out must be free, or Xen BUG()s.
+    """docs/heap.md#alloc-heap-pages step 9: every page handed out must be free, or Xen BUG()s.
 
     ``mark_page_offline`` alone leaves the page inside its free buddy; the
     allocation that would hand it out is refused with ``XenBugError`` and

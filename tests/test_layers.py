@@ -76,7 +76,9 @@ def layer(name: str) -> int:
 def graph() -> dict[str, set[tuple[str, int]]]:
     mods = modules()
     known = set(mods)
-    return {n: {(m, line) for m, line in imports_of(n, p, known) if m != n} for n, p in mods.items()}
+    return {
+        n: {(m, line) for m, line in imports_of(n, p, known) if m != n} for n, p in mods.items()
+    }
 
 
 def test_every_module_is_in_a_layer() -> None:

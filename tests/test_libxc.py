@@ -1,4 +1,7 @@
-"""The libxc face, and the upstream Dom0 suite (claims-v7.md §8.2) replayed through it."""
+"""The libxc face, and the upstream Dom0 suite replayed through it.
+
+The suite: ``docs/toolstack.md#dom0-suite``.
+"""
 
 from __future__ import annotations
 
@@ -380,7 +383,7 @@ def test_closed_handle() -> None:
 
 def test_populate_during_build_takes_dirty_memory_first() -> None:
     """populate_physmap passes MEMF_no_scrub|MEMF_keep_scrub while the domain is built
-    (PA §2.6), so a dirty block on the asked node beats a clean one elsewhere; it then
+    (docs/heap.md#domheap), so a dirty block on the asked node beats a clean one elsewhere; it then
     scrubs the pages itself and assigns them."""
     for finished, want in ((False, 16), (True, 32)):
         xen = claims.hosts.native_harness(16)
@@ -399,7 +402,8 @@ def test_populate_during_build_takes_dirty_memory_first() -> None:
 
 def test_a_new_domain_holds_nothing_until_setmaxmem() -> None:
     """Xen's ``domain_create`` leaves ``max_pages`` at 0: claims are refused with
-    EINVAL (the max_pages check, CV §6) and populate maps nothing, until the
+    EINVAL (the max_pages check, docs/claims.md#xenmem-claim-pages) and populate maps nothing, until
+    the
     toolstack calls ``xc_domain_setmaxmem``, as libxl does before it builds."""
     xen = claims.hosts.demo()
     xch = libxc.xc_interface_open(xen)

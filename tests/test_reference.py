@@ -1,4 +1,4 @@
-"""The claims reference model (``claims.reference``) on the spec's own scenarios,
+"""The claims reference model (``tests/reference_model.py``) on the spec's own scenarios,
 and the model fixes the state machine (``test_state_machine.py``) led to."""
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from claims import DOM0, Caller, xen_memory_claim_t
 
 
 def test_cnis_node_claims_redeemed_same_node_host_then_other_nodes() -> None:
-    """CV §8.3 CNIS: two nodes of 4 free pages, SET [{HOST,2},{node0,2},{node1,2}]."""
+    """docs/toolstack.md#native-tests CNIS: two nodes of 4 free pages, SET
+    [{HOST,2},{node0,2},{node1,2}].
+    """
     ref = ClaimsReference("v7", [4, 4])
     ref.domain_create(1)
     assert ref.claim_memory(1, MODE_SET, 3, [(2, HOST, 0), (2, 0, 0), (2, 1, 0)])[0] == 0
@@ -36,7 +38,9 @@ def test_cnis_node_claims_redeemed_same_node_host_then_other_nodes() -> None:
 
 @pytest.mark.parametrize("legacy", [False, True])
 def test_tcc_host_claims(legacy: bool) -> None:
-    """CV §8.3 TCCD/TCCH: one order-3 buddy, legacy claims and SET {HOST, pages}."""
+    """docs/toolstack.md#native-tests TCCD/TCCH: one order-3 buddy, legacy claims and SET {HOST,
+    pages}.
+    """
     ref = ClaimsReference("v7", [8])
     ref.domain_create(1)
     ref.domain_create(2)
@@ -73,7 +77,7 @@ def test_tcc_host_claims(legacy: bool) -> None:
 
 
 def test_ohch_offlining_recalls_host_claims() -> None:
-    """CV §8.3 OHCH: 4 free pages, HOST claim 3, offline two pages."""
+    """docs/toolstack.md#native-tests OHCH: 4 free pages, HOST claim 3, offline two pages."""
     ref = ClaimsReference("v7", [4])
     ref.domain_create(1)
     assert ref.set_claim_entries(1, [(3, HOST, 0)]) == 0
@@ -83,7 +87,7 @@ def test_ohch_offlining_recalls_host_claims() -> None:
 
 
 def test_errno_scenarios() -> None:
-    """CV §8.2 I1-x and A1-8, on one node of 16 pages."""
+    """docs/toolstack.md#dom0-suite I1-x and A1-8, on one node of 16 pages."""
     ref = ClaimsReference("v7", [16])
     ref.domain_create(1)
 
@@ -104,7 +108,7 @@ def test_errno_scenarios() -> None:
     assert set_([(17, 0, 0)]) == -errno.ENOMEM
     assert ref.claim_memory(1, MODE_GET, 0, None) == (-errno.ERANGE, 1, None)  # A1-8
     assert ref.claim_memory(1, MODE_GET, 1, None, buffer_len=1) == (0, 1, [(HOST, 0)])
-    # LEGACY rules inside the domctl (CV §2.2 phase 2)
+    # LEGACY rules inside the domctl (docs/claims.md#set-phases phase 2)
     assert set_([(4, LEGACY, 0), (0, 0, 0)]) == 0 and ref.domains[1].host == 4
     assert set_([(4, LEGACY, 0)]) == -errno.EINVAL  # a claim exists
     assert set_([(4, LEGACY, 0), (1, 0, 0)]) == -errno.EINVAL  # node pages
@@ -131,7 +135,8 @@ def test_master_domctl_checks_domain_and_privilege_first() -> None:
 
 
 def test_offline_recall_follows_the_domid_sorted_domain_list() -> None:
-    """CV §7 recalls in domain-list order; Xen keeps domain_list sorted by domid,
+    """docs/offlining.md#claims-after-offlining recalls in domain-list order; Xen keeps domain_list
+    sorted by domid,
     whatever order the domains were created in."""
     xen = claims.hosts.uniform(1, 16)
     ref = ClaimsReference("v7", xen.node_avail_pages)

@@ -8,7 +8,7 @@ every step:
 
 * ``xen.check_invariants()`` holds;
 * every claim call's return code (and GET's output) is the one
-  :class:`claims.reference.ClaimsReference` predicts from the spec;
+  :class:`reference_model.ClaimsReference` predicts from the spec;
 * every allocation recorded in ``xen.events`` passed the gates the reference
   says it passes, redeemed exactly the claims the reference redeems, and left
   the counters the reference has (``info["redeemed"]``, ``info["counters"]``);
@@ -82,13 +82,13 @@ PROGRESS: list[Callable[[int], None]] = []
 
 def make_host(kind: str, semantics: str) -> claims.Xen:
     """Small hosts, so that exhaustion and claims equal to free memory are common."""
-    if kind == "harness":  # two nodes of 16 MFNs, domains 1 and 2 (CV §8.3)
+    if kind == "harness":  # two nodes of 16 MFNs, domains 1 and 2 (docs/toolstack.md#native-tests)
         xen = claims.hosts.native_harness(16, semantics=semantics)
         xen.init_heap_pages(16, 16)
         xen.init_heap_pages(32, 16, need_scrub=True)
     elif kind == "uniform":  # two nodes of 512 pages
         xen = claims.hosts.uniform(2, 512, semantics=semantics)
-    elif kind == "dma":  # node 0 is all DMA zone: domheap tries above it first (PA §1.2)
+    elif kind == "dma":  # node 0 is all DMA zone: domheap tries above it first (docs/heap.md#zones)
         xen = claims.Xen(
             [range(256, 512), range(512, 768)], semantics=semantics, max_order=6, dma_bitsize="x86"
         )
@@ -252,7 +252,9 @@ class ClaimsMachine(RuleBasedStateMachine):
         return e.errno if isinstance(e, XcError) else 0
 
     def check_alloc(self, ev: claims.Event, alloc: list[int], fed_free: list[int]) -> None:
-        """One allocation event against the reference's gates and redemption (CV §4, §5)."""
+        """One allocation event against the reference's gates and redemption
+        (docs/claims.md#protection, docs/redemption.md#redemption).
+        """
         domid, order, flags = ev.args["d"], ev.args["order"], ev.args["memflags"]
         rc = ClaimsReference.refcounted(domid, flags, domheap=ev.op == "alloc_domheap_pages")
         node = ev.info.get("node")
@@ -298,10 +300,10 @@ class ClaimsMachine(RuleBasedStateMachine):
             assert rc == 0 and got is not None
             assert [e.as_tuple() for e in got] == self.ref.get_claim_entries(d.domid)
             info = libxc.xc_domain_getinfo_single(self.xch, d.domid)
-            assert info.outstanding_pages == r.outstanding  # CV §3 "Reporting"
+            assert info.outstanding_pages == r.outstanding  # docs/claims.md#invariants "Reporting"
         assert libxc.xc_physinfo(self.xch).outstanding_pages == self.ref.outstanding_claims
         free = [m.memfree >> 12 for m in libxc.xc_numainfo(self.xch)]
-        assert free == self.ref.node_avail_pages  # claims included (CV §3)
+        assert free == self.ref.node_avail_pages  # claims included (docs/claims.md#invariants)
 
     def unchanged(self, out: Outcome, what: object = "") -> None:
         assert self.xen.state() == out.before, f"a refused call changed the host: {what}"
@@ -462,7 +464,7 @@ class ClaimsMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def claim_set(self, data: st.DataObject) -> None:
-        """XEN_DOMCTL_claim_memory SET, valid and invalid (CV §2)."""
+        """XEN_DOMCTL_claim_memory SET, valid and invalid (docs/claims.md#set)."""
         domid = data.draw(self.domid_st(), "domid")
         max_nr = self.xen.max_numnodes + 1
         shape = data.draw(
@@ -517,7 +519,7 @@ class ClaimsMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def claim_set_fitting(self, data: st.DataObject) -> None:
         """A SET that mostly fits: node claims within each node's unclaimed memory,
-        the rest host-wide, sometimes exactly all of it (CV §2.2)."""
+        the rest host-wide, sometimes exactly all of it (docs/claims.md#set-phases)."""
         domid = data.draw(st.sampled_from(self.live()), "domid")
         d = self.xen.domains[domid]
         xen = self.xen
@@ -597,7 +599,9 @@ class ClaimsMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def claim_pages(self, data: st.DataObject) -> None:
-        """Legacy XENMEM_claim_pages (CV §6.1), through libxc or with bad arguments."""
+        """Legacy XENMEM_claim_pages (docs/claims.md#xenmem-claim-pages), through libxc or with bad
+        arguments.
+        """
         domid = data.draw(self.domid_st(), "domid")
         nr = data.draw(self.pages_st(domid), "nr")
         if data.draw(st.integers(0, 5), "via") > 0:
@@ -787,7 +791,9 @@ class ClaimsMachine(RuleBasedStateMachine):
         return st.one_of(valid, valid, valid, st.sampled_from([0, spans[-1][1] + 5]))
 
     def free_mfn_st(self) -> st.SearchStrategy[int]:
-        """A free page: offlining it recalls claims when they cover all free memory (CV §7)."""
+        """A free page: offlining it recalls claims when they cover all free memory
+        (docs/offlining.md#claims-after-offlining).
+        """
         heads = [(m, b.order) for m, b in self.xen.free_blocks()]
         if not heads:
             return self.mfn_st()

@@ -1,4 +1,4 @@
-"""The OCaml face (xenctrl.mli with the v7 binding, claims-v7.md §6.3)."""
+"""The OCaml face (xenctrl.mli with the v7 binding, docs/toolstack.md#xenctrl)."""
 
 from __future__ import annotations
 

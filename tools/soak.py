@@ -1,7 +1,7 @@
 """Soak the claims state machine: N random steps against the reference model.
 
 Runs ``tests/test_state_machine.py``'s ``ClaimsMachine`` (the model's libxc and
-hypervisor faces against ``claims.reference.ClaimsReference``) in fresh,
+hypervisor faces against ``tests/reference_model.ClaimsReference``) in fresh,
 randomised hypothesis rounds until N steps are done, with a progress bar, then
 prints a summary: steps, examples, seconds, what was covered, and the shrunk
 failing sequence if a discrepancy or broken invariant was found.
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def load_machine_module():  # type: ignore[no-untyped-def]
     path = ROOT / "tests" / "test_state_machine.py"
+    sys.path.insert(0, str(path.parent))  # the state machine imports tests/reference_model.py
     spec = importlib.util.spec_from_file_location("claims_state_machine", path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)

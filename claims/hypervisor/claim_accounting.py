@@ -1,4 +1,5 @@
-"""Claims accounting helpers, named as in the v7 patch (``claims-v7.md`` §4.5/§5).
+"""Claims accounting helpers, named as in the v7 patch (docs/claims.md#release-helpers,
+docs/redemption.md#redemption).
 
 Each helper takes pages off one kind of claim of one domain and keeps the
 host-wide counters (``outstanding_claims``, ``claimed_pages[]``) in step.
@@ -14,7 +15,9 @@ if TYPE_CHECKING:
 
 
 def domain_release_host_claims(heap: Heap, d: Domain, pages: int) -> int:
-    """Release up to *pages* of the host-wide claim; return how many (CV §4.5)."""
+    """Release up to *pages* of the host-wide claim; return how many
+    (docs/claims.md#release-helpers).
+    """
     pages = min(pages, d.outstanding_pages - d.node_claims)
     d.outstanding_pages -= pages
     heap.outstanding_claims -= pages
@@ -22,7 +25,9 @@ def domain_release_host_claims(heap: Heap, d: Domain, pages: int) -> int:
 
 
 def domain_release_node_claims(heap: Heap, d: Domain, node: int, pages: int) -> int:
-    """Release up to *pages* of the claim on *node*; return how many (CV §4.5)."""
+    """Release up to *pages* of the claim on *node*; return how many
+    (docs/claims.md#release-helpers).
+    """
     if node >= len(d.claims):
         return 0
     pages = min(pages, d.claims[node])
@@ -35,7 +40,9 @@ def domain_release_node_claims(heap: Heap, d: Domain, node: int, pages: int) -> 
 
 
 def domain_recall_node_claims(heap: Heap, d: Domain, pages: int) -> int:
-    """Release node claims in ascending node order until *pages* are gone (CV §4.5)."""
+    """Release node claims in ascending node order until *pages* are gone
+    (docs/claims.md#release-helpers).
+    """
     done = 0
     for node in range(heap.nr_nodes):
         if pages - done == 0 or d.node_claims == 0:
@@ -45,6 +52,9 @@ def domain_recall_node_claims(heap: Heap, d: Domain, pages: int) -> int:
 
 
 def domain_release_all_claims(heap: Heap, d: Domain) -> int:
-    """Phase 3 of installation and the release target: drop every claim (CV §2.2)."""
+    """Drop every claim: phase 3 of an installation, and the release target.
+
+    ``docs/claims.md#set-phases``.
+    """
     released = domain_recall_node_claims(heap, d, d.node_claims)
     return released + domain_release_host_claims(heap, d, d.outstanding_pages)

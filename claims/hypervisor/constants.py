@@ -1,13 +1,13 @@
 """Constants of Xen's page allocator and public ABI, as the model uses them.
 
 Architecture constants are defaults only: a host takes its own values
-(``page-allocator.md`` §1.1).  Memflags follow ``xen/include/xen/mm.h``;
+(docs/heap.md#parameters).  Memflags follow ``xen/include/xen/mm.h``;
 page-offline status bits follow ``xen/include/public/sysctl.h``.
 """
 
 from __future__ import annotations
 
-# --- architecture defaults (x86-64), page-allocator.md §1.1 -----------------
+# --- architecture defaults (x86-64), docs/heap.md#parameters -----------------
 PAGE_SHIFT = 12
 MAX_ORDER_X86 = 18
 NR_ZONES_X86 = 41  # PADDR_BITS (52) - PAGE_SHIFT + 1
@@ -16,10 +16,10 @@ MEMZONE_XEN = 0
 NUMA_NO_NODE = 0xFF
 BITS_PER_LONG = 64
 
-# --- buddy bookkeeping, page-allocator.md §1.5 -------------------------------
+# --- buddy bookkeeping, docs/heap.md#page-state -------------------------------
 INVALID_DIRTY_IDX = 0xFFFFFFFF  # "buddy is clean" (Xen: ~0U)
 
-# --- memflags, page-allocator.md §2.4/§2.6 (xen/include/xen/mm.h) -------------
+# --- memflags, docs/heap.md#get-free-buddy, docs/heap.md#domheap (xen/include/xen/mm.h) -----------
 MEMF_no_refcount = 1 << 0
 MEMF_populate_on_demand = 1 << 1
 MEMF_keep_scrub = 1 << 2

@@ -52,7 +52,7 @@ class Counters(tuple[Any, ...]):
 
 
 def counters_from_flat(flat: tuple[Any, ...]) -> Counters:
-    """``Counters`` from the flat tuple the hot paths record (``Heap._flat_counters``).
+    """``Counters`` from the flat tuple the hot paths record (``HeapCore._flat_counters``).
 
     The flat form is ``total, outstanding, domain claims, *node_avail_pages,
     *claimed_pages``.  Domain claims are a tuple of ``(domid,
@@ -64,7 +64,7 @@ def counters_from_flat(flat: tuple[Any, ...]) -> Counters:
     return Counters((*head, {domid: (out, claims) for domid, out, claims in flat[2]}))
 
 
-# The info of a successful allocation, as ``Heap._alloc_heap_pages`` returns and
+# The info of a successful allocation, as ``HeapCore._alloc_heap_pages`` returns and
 # the log stores it: a plain tuple (no dict, see ``EventLog``), read as a dict.
 AllocInfo = tuple[
     tuple[int, int],  # zones: (zone_lo, zone_hi) asked for
@@ -367,7 +367,7 @@ class EventLog:
 
         *info* is an ``AllocInfo`` (an allocation from one zone range) or a dict
         (a refusal, or the DMA zone's two attempts: rare); *flat_counters* is
-        ``Heap._flat_counters()``.  An ``AllocInfo`` event is kept as one flat
+        ``HeapCore._flat_counters()``.  An ``AllocInfo`` event is kept as one flat
         tuple, the AllocInfo's fields inline (no tuple inside a tuple, so the
         GC untracks it at its first collection), and built when first read; a
         dict one is built at once.  The hottest call of the model: ``_push``

@@ -101,7 +101,7 @@ def init_heap(
         for rs in xen.node_ranges
     ]
     nn = xen.nr_nodes
-    # counters (PA §1.3)
+    # counters (docs/heap.md#counters)
     xen.avail = [[0] * nr_zones for _ in range(nn)]
     xen.node_avail_pages = [0] * nn
     xen.total_avail_pages = 0
@@ -117,7 +117,7 @@ def init_heap(
     xen.page_broken_list = OrderedDict()
     xen._dirty = RangeSet()  # PGC_need_scrub, per page
     xen._in_heap = RangeSet()  # MFNs handed to the heap by init_heap_pages
-    xen.need_scrub_leaked = [0] * nn  # online_page() quirk, PA §5.3
+    xen.need_scrub_leaked = [0] * nn  # online_page() quirk, docs/offlining.md#online-page
     xen._gate_skipped = []
     xen._rotated = []  # dirty buddies passed over
     xen.cpu_node = 0  # cpu_to_node(smp_processor_id()) for domain-less requests
@@ -192,7 +192,7 @@ def node_present_pages(xen: HeapCore, node: int) -> int:
 
 
 def parse_dma_bitsize(xen: HeapCore, spec: int | str) -> int:
-    # dma_bits= (PA §1.2): an int, 0 for none, or "x86" for the default
+    # dma_bits= (docs/heap.md#zones): an int, 0 for none, or "x86" for the default
     # that end_boot_allocator() picks on hosts with more than one node.
     if spec == "x86":
         if xen.nr_nodes <= 1:
@@ -220,14 +220,14 @@ def mfn_valid(xen: HeapCore, mfn: int) -> bool:
 
 
 def page_to_zone(mfn: int) -> int:
-    """``page_to_zone``: the MFN's bit length, at least 1 (PA §1.2)."""
+    """``page_to_zone``: the MFN's bit length, at least 1 (docs/heap.md#zones)."""
     if type(mfn) is not int:
         check_int("mfn", mfn)
     return mfn.bit_length() or 1
 
 
 def bits_to_zone(bits: int) -> int:
-    """``bits_to_zone(b)`` (PA §1.2)."""
+    """``bits_to_zone(b)`` (docs/heap.md#zones)."""
     if type(bits) is not int:
         check_int("bits", bits)
     return _bits_to_zone(bits)
@@ -256,7 +256,7 @@ def find_inuse_head(xen: HeapCore, mfn: int) -> int | None:
 
 
 def init_heap_pages(xen: HeapCore, mfn: int, nr: int, need_scrub: bool = False) -> int:
-    """Hand MFNs ``[mfn, mfn+nr)`` to the heap as Xen does (PA §2.1).
+    """Hand MFNs ``[mfn, mfn+nr)`` to the heap as Xen does (docs/heap.md#init-heap-pages).
 
     Greedy naturally aligned chunks of at most ``MAX_ORDER``, each freed
     through ``free_heap_pages`` (so they merge); MFN 0 is never added.
@@ -278,7 +278,7 @@ def init_heap_pages(xen: HeapCore, mfn: int, nr: int, need_scrub: bool = False) 
     args = {"mfn": mfn, "nr": nr, "need_scrub": need_scrub}
     s, e = mfn, mfn + nr
     if s == 0 and e > 0:
-        s = 1  # keep MFN 0 out of the buddy allocator (PA §2.1 step 1)
+        s = 1  # keep MFN 0 out of the buddy allocator (docs/heap.md#init-heap-pages step 1)
     chunks = 0
     while s < e:
         node = mfn_to_nid(xen, s)
@@ -312,7 +312,7 @@ def check_in_nodes(xen: HeapCore, mfn: int, nr: int) -> None:
 
 
 def free_heap_pages(xen: HeapCore, mfn: int, order: int, need_scrub: bool = False) -> None:
-    """Free an allocated, aligned block and merge it (PA §2.2).
+    """Free an allocated, aligned block and merge it (docs/heap.md#free-heap-pages).
 
     Refuses (``ValueError``, nothing changed) a block that is not wholly
     allocated from the heap: a double free, a hole, a misaligned head.
@@ -347,7 +347,7 @@ def alloc_heap_pages(
     memflags: int = 0,
     d: Domain | None = None,
 ) -> int | None:
-    """Allocate ``2**order`` pages (PA §2.3); the head MFN or ``None``."""
+    """Allocate ``2**order`` pages (docs/heap.md#alloc-heap-pages); the head MFN or ``None``."""
     check_alloc_args(xen, order, memflags, d)
     check_int("zone_lo", zone_lo, 0, xen.nr_zones - 1)
     check_int("zone_hi", zone_hi, zone_lo, xen.nr_zones - 1)
@@ -387,7 +387,7 @@ def record_alloc(
 
 
 def avail_heap_pages(xen: HeapCore, zone_lo: int, zone_hi: int, node: int = -1) -> int:
-    """``avail_heap_pages``: free pages in zones ``zone_lo..zone_hi`` (PA §1.3)."""
+    """``avail_heap_pages``: free pages in zones ``zone_lo..zone_hi`` (docs/heap.md#counters)."""
     check_int("zone_lo", zone_lo, 0)
     check_int("zone_hi", zone_hi, 0)
     check_int("node", node, -1)
@@ -406,7 +406,7 @@ def avail_node_heap_pages(xen: HeapCore, node: int) -> int:
 
 
 def get_outstanding_claims(xen: HeapCore) -> tuple[int, int]:
-    """``(free_pages, outstanding_pages)`` as physinfo reports them (PA §1.3)."""
+    """``(free_pages, outstanding_pages)`` as physinfo reports them (docs/heap.md#counters)."""
     return avail_heap_pages(xen, MEMZONE_XEN + 1, xen.nr_zones - 1), xen.outstanding_claims
 
 
@@ -552,7 +552,8 @@ def check_heap_invariants(xen: HeapCore) -> None:
     for mfn, f in xen._pgstate.items():
         if f & PG_OFFLINED:
             if mfn not in xen.page_offlined_list and mfn not in xen.page_broken_list:
-                # marked offline inside a free buddy, not yet reserved (PA §5.1)
+                # marked offline inside a free buddy, not yet reserved
+                # (docs/offlining.md#offline-page)
                 if find_free_head(xen, mfn) is None:
                     raise InvariantError(f"offlined MFN {mfn:#x} is on no offline list")
                 continue

@@ -1,4 +1,4 @@
-"""Ready-made hosts (``api.md`` §1)."""
+"""Ready-made hosts (docs/toolstack.md#hypervisor-face)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def demo(semantics: str = "v7") -> Xen:
 def native_harness(
     start_mfn: int, numa: bool = True, semantics: str = "v7", nr_nodes: int = 2
 ) -> Xen:
-    """The fixture of Xen's posted native tests (``claims-v7.md`` §8.3).
+    """The fixture of Xen's posted native tests (docs/toolstack.md#native-tests).
 
     Nodes of 16 MFNs from *start_mfn* (one node of ``16 * nr_nodes`` MFNs when
     ``numa`` is false), domains 1 and 2 with affinity {0, 1} and unlimited

@@ -222,7 +222,7 @@ def _populate_physmap(
     build = not d.creation_finished
     if build:
         # during the build, populate_physmap takes dirty memory as it comes and
-        # scrubs it itself before assigning it (memory.c, PA §2.6)
+        # scrubs it itself before assigning it (memory.c, docs/heap.md#domheap)
         memflags |= MEMF_no_tlbflush | MEMF_no_icache_flush | MEMF_no_scrub | MEMF_keep_scrub
     mfns: list[int] = []
     i = 0
@@ -432,7 +432,7 @@ def do_memory_op_claim_pages(
     extent_start: object = None,
     start_extent: int = 0,
 ) -> int:
-    """``XENMEM_claim_pages`` with its own checks, in order (PA §3.4, CV §6.1)."""
+    """``XENMEM_claim_pages`` with its own checks, in order (docs/claims.md#xenmem-claim-pages)."""
     _memop_args(xen, caller, domid, nr_extents, extent_order, mem_flags)
     check_int("start_extent", start_extent, 0)
     rc, reason = _memory_op_claim_pages(

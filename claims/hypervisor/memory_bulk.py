@@ -50,7 +50,9 @@ def bulk_run_possible(
     if run <= 0 or xen.debug_checks or xen.dma_bitsize or memflags & ~BULK_FLAGS:
         return None
     if xen._pgstate:
-        return None  # offlined or offlining pages: the loop checks each extent (PA §2.3 step 9)
+        # offlined or offlining pages: the loop checks each extent (docs/heap.md#alloc-heap-pages
+        # step 9)
+        return None
     if memflags & (MEMF_no_refcount | MEMF_no_owner):
         return None
     node = MEMF_get_node(memflags)
@@ -91,7 +93,7 @@ def _gates_pass_throughout(
 ) -> bool:
     """True if all *n* extents of a run pass the gates and redeem nothing.
 
-    With no claim of its own, the domain redeems nothing (CV §5), so through
+    With no claim of its own, the domain redeems nothing (docs/redemption.md#redemption), so through
     the run only the free counters change, and they only drop.  The gates of
     every version are monotone in the free counters (``page_alloc.RuleSet``),
     so if the last extent passes them, every extent does: ask the rule set

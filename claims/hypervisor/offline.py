@@ -109,7 +109,7 @@ def owner_of(xen: HeapCore, mfn: int) -> Domain | None:
 
 
 def offline_page(xen: HeapCore, mfn: int, broken: bool = False) -> tuple[int, int]:
-    """``offline_page``: returns ``(rc, status)`` (PA §5.1)."""
+    """``offline_page``: returns ``(rc, status)`` (docs/offlining.md#offline-page)."""
     check_int("mfn", mfn, 0)
     if not isinstance(broken, bool):
         raise TypeError("broken must be a bool")
@@ -160,7 +160,7 @@ def offline_page(xen: HeapCore, mfn: int, broken: bool = False) -> tuple[int, in
 
 
 def online_page(xen: HeapCore, mfn: int) -> tuple[int, int]:
-    """``online_page``: returns ``(rc, status)`` (PA §5.3)."""
+    """``online_page``: returns ``(rc, status)`` (docs/offlining.md#online-page)."""
     check_int("mfn", mfn, 0)
     args = {"mfn": mfn}
     if not mfn_valid(xen, mfn):
@@ -176,7 +176,8 @@ def online_page(xen: HeapCore, mfn: int) -> tuple[int, int]:
         del xen._pgstate[mfn]
         node = mfn_to_nid(xen, mfn)
         assert node is not None
-        if mfn in xen._dirty:  # PGC_need_scrub dropped, node_need_scrub kept (PA §5.3)
+        # PGC_need_scrub dropped, node_need_scrub kept (docs/offlining.md#online-page)
+        if mfn in xen._dirty:
             xen.need_scrub_leaked[node] += 1
         xen._free_heap_pages(mfn, 0, False)
         xen.events.record("online_page", args, 0, status=PG_ONLINE_ONLINED, **xen._counters())
@@ -189,7 +190,7 @@ def online_page(xen: HeapCore, mfn: int) -> tuple[int, int]:
 
 
 def query_page_offline(xen: HeapCore, mfn: int) -> tuple[int, int]:
-    """``query_page_offline``: returns ``(rc, status)`` (PA §5.3)."""
+    """``query_page_offline``: returns ``(rc, status)`` (docs/offlining.md#online-page)."""
     check_int("mfn", mfn, 0)
     if not mfn_valid(xen, mfn):
         return -errno.EINVAL, 0

@@ -199,7 +199,7 @@ class InUse:
 
 
 def bits_to_zone(bits: int) -> int:
-    """``bits_to_zone(b)`` (PA §1.2); ``Heap.bits_to_zone`` checks its argument first."""
+    """``bits_to_zone(b)`` (docs/heap.md#zones); ``Xen.bits_to_zone`` checks its argument first."""
     return 1 if bits < PAGE_SHIFT + 1 else bits - PAGE_SHIFT
 
 
@@ -279,7 +279,7 @@ class HeapCore:
     _map: list[tuple[int, int, int]]  # (start, end, node) per range, sorted
     _zone_pairs: dict[int, tuple[int, int]]  # (zone_lo, zone_hi) as events record it
     _node_zones: list[tuple[int, int]]  # each node's lowest and highest zone
-    # counters (PA §1.3)
+    # counters (docs/heap.md#counters)
     avail: list[list[int]]
     node_avail_pages: list[int]
     total_avail_pages: int
@@ -296,7 +296,7 @@ class HeapCore:
     _rotated: list[tuple[OrderedDict[int, None], int]]  # dirty buddies passed over
     _seq: int
     domains: dict[int, Domain]  # by domid (claims.Xen creates them)
-    dma_bitsize: int  # dma_bits= (PA §1.2), 0 for no DMA zone
+    dma_bitsize: int  # dma_bits= (docs/heap.md#zones), 0 for no DMA zone
     _zone_hi_any: int  # the top zone of a request without MEMF_bits
     opt_scrub_domheap: bool  # scrub-domheap: freed domain pages are dirty (Xen only)
 
@@ -348,7 +348,9 @@ class HeapCore:
     def page_list_add_scrub(
         self, mfn: int, node: int, zone: int, order: int, first_dirty: int
     ) -> None:
-        """Put a free buddy on its list: clean at the head, dirty at the tail (PA §1.3)."""
+        """Put a free buddy on its list: clean at the head, dirty at the tail
+        (docs/heap.md#free-lists).
+        """
         self._free[mfn] = FreeBlock(order, node, first_dirty)
         lst = self._heap.get((node, zone, order))
         if lst is None:
@@ -443,7 +445,9 @@ class HeapCore:
         self._inuse[head] = part
 
     def _free_heap_pages(self, mfn: int, order: int, need_scrub: bool) -> None:
-        """``free_heap_pages`` proper: counters, ``first_dirty``, merging (PA §2.2)."""
+        """``free_heap_pages`` proper: counters, ``first_dirty``, merging
+        (docs/heap.md#free-heap-pages).
+        """
         size = 1 << order
         node = self._mfn_to_nid(mfn)
         assert node is not None
@@ -498,10 +502,10 @@ class HeapCore:
     def get_free_buddy(
         self, zone_lo: int, zone_hi: int, order: int, memflags: int, d: Domain | None
     ) -> int | None:
-        """The NUMA walk (PA §2.4): find and unlink a free buddy, or ``None``.
+        """The NUMA walk (docs/heap.md#get-free-buddy): find and unlink a free buddy, or ``None``.
 
         The per-node claims gate (``rules.node_gate``) is checked at the top of
-        each node, before its zones are scanned (CV §4.2).
+        each node, before its zones are scanned (docs/claims.md#node-gate).
         """
         maxn = self.max_numnodes
         nodemask = self.node_online_map
@@ -659,7 +663,8 @@ class HeapCore:
         blk = self._free.pop(pg)
         node, zone, buddy_order = blk.node, pg.bit_length() or 1, blk.order  # page_to_zone
         first_dirty = blk.first_dirty
-        while buddy_order != order:  # split: keep the top half (PA §2.3 step 5)
+        # split: keep the top half (docs/heap.md#alloc-heap-pages step 5)
+        while buddy_order != order:
             buddy_order -= 1
             half = 1 << buddy_order
             self.page_list_add_scrub(
@@ -702,7 +707,8 @@ class HeapCore:
         )
 
     def _check_pages_free(self, head: int, order: int) -> None:
-        """Every page handed out must be free, or Xen ``BUG()``s (PA §2.3 step 9).
+        """Every page handed out must be free, or Xen ``BUG()``s (docs/heap.md#alloc-heap-pages step
+        9).
 
         The pages are the top ``2**order`` of the buddy at *head*, which
         ``get_free_buddy`` just took off its list.  A page marked offline but
@@ -779,7 +785,9 @@ class HeapCore:
 
     # --------------------------------------------------------------- domheap
     def _assign_pages(self, mfn: int, order: int, d: Domain, memflags: int) -> int:
-        """``assign_pages`` proper (PA §2.6): 0, or ``-EINVAL`` (dying), ``-EPERM``, ``-E2BIG``."""
+        """``assign_pages`` proper (docs/heap.md#domheap): 0, or ``-EINVAL`` (dying), ``-EPERM``,
+        ``-E2BIG``.
+        """
         if d.is_dying:
             return -errno.EINVAL
         nr = 1 << order
@@ -819,7 +827,9 @@ class HeapCore:
         return out
 
     def _alloc_domheap_pages(self, d: Domain | None, order: int, memflags: int) -> int | None:
-        """``alloc_domheap_pages`` on checked arguments (``Xen.alloc_domheap_pages``, PA §2.6)."""
+        """``alloc_domheap_pages`` on checked arguments (``Xen.alloc_domheap_pages``,
+        docs/heap.md#domheap).
+        """
         args_flags = memflags
         bits = memflags >> _MEMF_bits
         zone_hi = min(bits_to_zone(bits), self.nr_zones - 1) if bits else self._zone_hi_any
@@ -869,7 +879,9 @@ class HeapCore:
         return pg
 
     def _free_domheap_pages(self, mfn: int, order: int) -> None:
-        """``free_domheap_pages`` on checked arguments (``Xen.free_domheap_pages``, PA §2.6)."""
+        """``free_domheap_pages`` on checked arguments (``Xen.free_domheap_pages``,
+        docs/heap.md#domheap).
+        """
         recs = self._take_inuse(mfn, order, dry_run=True)
         d = recs[0].owner
         if len(recs) > 1 and any(r.owner is not d for r in recs):

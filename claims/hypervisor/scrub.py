@@ -16,7 +16,7 @@ from .validate import check_int
 def scrub(xen: HeapCore, node: int | None = None) -> int:
     """Scrub the dirty free buddies of *node* (all nodes for ``None``).
 
-    ``scrub_free_pages`` without preemption (PA §2.5): zones upward, orders
+    ``scrub_free_pages`` without preemption (docs/heap.md#scrubbing): zones upward, orders
     downward, each list from its tail; a scrubbed buddy moves to the head as
     clean; the walk stops once ``node_need_scrub[node]`` is 0.  Returns the
     number of pages scrubbed.

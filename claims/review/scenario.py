@@ -9,7 +9,7 @@ with :class:`ScenarioError`, which names the path of the bad field
 Sizes are pages (an integer) or a string with a unit: ``"64MiB"``, ``"2GiB"``
 (4 KiB pages).  MFNs and frame numbers may be written in hex (``"0x1000"``).
 
-The runner is :mod:`claims.scenario_run`.
+The runner is :mod:`claims.review.runner`.
 """
 
 from __future__ import annotations

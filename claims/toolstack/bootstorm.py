@@ -23,7 +23,7 @@ Each worker builds guests the way a libxl-style toolstack does, one hypercall
 5. **finish**: release what is left of the claim (libxenguest does after
    populating) and record the guest's NUMA metrics.
 
-Free memory read at plan time counts claimed pages (claims-v7.md §3), so a
+Free memory read at plan time counts claimed pages (docs/claims.md#invariants), so a
 node claim can be refused with ``ENOMEM`` although the plan saw room: with
 ``replan`` (the default) the worker then plans again without the refused
 node set, as a claim-aware toolstack would; with no candidate left the build

@@ -1,4 +1,4 @@
-"""The libxc face: ``xenctrl.h`` names, argument order, structs and constants (``api.md`` §2).
+"""The libxc face: ``xenctrl.h`` names, argument order, structs and constants (docs/toolstack.md#libxc).
 
 Where C returns -1 and sets ``errno``, these functions raise :class:`XcError`
 (an ``OSError`` with ``.errno``), as Xen's own Python binding raises
@@ -418,7 +418,7 @@ class xc_physinfo_t:
 def xc_physinfo(xch: xc_interface) -> xc_physinfo_t:
     """``int xc_physinfo(xc_interface *xch, xc_physinfo_t *info)``.
 
-    ``free_pages`` excludes zone 0 and is not reduced by claims (PA §1.3).
+    ``free_pages`` excludes zone 0 and is not reduced by claims (docs/heap.md#counters).
     """
     xen = _xch(xch)
     free, outstanding = xen.get_outstanding_claims()

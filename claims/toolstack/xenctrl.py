@@ -1,4 +1,4 @@
-"""The OCaml face: ``tools/ocaml/libs/xc/xenctrl.mli`` with the v7 binding (``api.md`` §3).
+"""The OCaml face: ``tools/ocaml/libs/xc/xenctrl.mli`` with the v7 binding (docs/toolstack.md#xenctrl).
 
 Hypercall failures raise :class:`Error` (with ``.errno``), as ``failwith_xc``
 raises ``Xenctrl.Error``; the binding's own checks raise

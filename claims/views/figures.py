@@ -248,7 +248,7 @@ ALLOC_OPS = ("alloc_domheap_pages", "alloc_heap_pages")
 
 
 def redemption_parts(ev: Event) -> dict[str, int]:
-    """Where an allocation's pages came from, from its event (CV §5)."""
+    """Where an allocation's pages came from, from its event (docs/redemption.md#redemption)."""
     request = 1 << ev.args["order"]
     node = ev.info.get("node")
     red = ev.info.get("redeemed", {})
