@@ -148,3 +148,19 @@ def test_the_test_sees_imports() -> None:
     assert "claims.hypervisor.page_alloc" in {m for m, _ in g["claims.series.v7"]}
     # an upward import would be seen: the report of views imports review below it
     assert "claims.review.report" in {m for m, _ in g["claims.views.report"]}
+
+
+def test_the_short_public_names_are_their_new_homes() -> None:
+    """``claims.viz`` and the other short names of earlier releases still import, as the
+    very module of their new home (``import claims.viz``, ``from claims.viz import ...``)."""
+    import importlib
+
+    for short, target in claims.ALIASES.items():
+        module = importlib.import_module(f"claims.{short}")
+        assert module is importlib.import_module(target), short
+        assert getattr(claims, short) is module
+    from claims.viz import node_bars
+    from claims.widgets import ClaimSetEditor
+
+    assert node_bars.__module__ == "claims.views.figures"
+    assert ClaimSetEditor.__module__ == "claims.views.controllers"
