@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from claims.libxc import XcError
+from claims.libxc import xen_domctl_memory_claim_t as E8
 from claims.xenctrl import Invalid_argument, claim
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -92,6 +93,10 @@ class World:
     @property
     def entries2(self) -> Any:
         return (E * 2)(E(3, 0), E(2, HOST))
+
+    @property
+    def entries2_v8(self) -> Any:
+        return (E8 * 2)(E8(3, 0), E8(2, HOST))
 
     @property
     def nr2(self) -> ctypes.c_uint32:
@@ -218,6 +223,10 @@ KINDS: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {
     "claim_set": (
         _wrong_list([1], [None], [(1, 0)], [[1, 0]], (ctypes.c_uint64 * 4)()),
         (*BAD_SETS, None, [E(1, 0)], (E * 1)()),
+    ),
+    "claim_set v8": (
+        _wrong_list([1], [None], [(1, 0)], [[1, 0]], [E(1, 0)], (E * 2)(), (ctypes.c_uint64 * 4)()),
+        (*[[E8.from_buffer_copy(bytes(e)) for e in s] for s in BAD_SETS], None, [E8(1, 0)]),
     ),
     "ocaml claims": (
         _wrong_list([(1, 0)], [None], [E(1, 0)], ["x"], iter([claim(1, 0)])),
@@ -447,6 +456,21 @@ XEN_METHODS: dict[str, dict[str, Arg]] = {
     },
     "domain_set_max_pages": {"d": A("domain", D1), "max_pages": A("int", 100)},
     "domain_unpause_by_systemcontroller": {"d": A("domain", D1)},
+    "domain_pause_by_systemcontroller": {"d": A("domain", D1)},
+    "do_domctl_set_memory_claims": {
+        "caller": A("caller", W("dom0"), D1, D2),
+        "d": A("domain|domid", D1),
+        "nr_entries": A("int", 2, 3, 66, 65536, 65537, (1 << 32) - 1),
+        "claims": A("guest entries", W("entries2")),
+        "pad": A("int", 0, 2, HOST, (1 << 32) - 1),
+    },
+    "do_domctl_get_memory_claims": {
+        "caller": A("caller", W("dom0"), D1, D2),
+        "d": A("domain|domid", D1),
+        "nr_entries": A("int", 2, 0, 66, (1 << 32) - 1),
+        "claims": A("guest entries", W("entries2")),
+        "pad": A("int", 0, 1, (1 << 32) - 1),
+    },
     "domain_set_outstanding_pages": {"d": A("domain", D1), "pages": A("int", 0)},
     "find_free_head": {"mfn": A("int", 16)},
     "find_inuse_head": {"mfn": A("int", 16)},
@@ -550,6 +574,20 @@ LIBXC_FUNCTIONS: dict[str, dict[str, Arg]] = {
     },
     "xc_domain_getinfo_single": {"xch": XCH, "domid": DOMID1},
     "xc_domain_claim_pages": {"xch": XCH, "domid": DOMID1, "nr_pages": A("int", 0)},
+    "xc_domain_pause": {"xch": XCH, "domid": DOMID1},
+    "xc_domain_unpause": {"xch": XCH, "domid": DOMID1},
+    "xc_domain_set_memory_claims": {
+        "xch": XCH,
+        "domid": DOMID1,
+        "claims": A("claim_set v8", W("entries2_v8")),
+        "nr": A("int", 2, 3, 66, (1 << 32) - 1),
+    },
+    "xc_domain_get_memory_claims": {
+        "xch": XCH,
+        "domid": DOMID1,
+        "claims": A("claim_set v8", W("entries2_v8")),
+        "nr": A("nr_entries", W("nr2")),
+    },
     "xc_domain_claim_memory": {
         "xch": XCH,
         "domid": DOMID1,
@@ -603,6 +641,16 @@ LIBXC_FUNCTIONS: dict[str, dict[str, Arg]] = {
     "XENMEMF_exact_node": {"node": A("int", 0, 255)},
     "XENMEMF_address_bits": {"bits": A("int", 32, 256)},
     "xen_memory_claim_t": {"pages": A("int", 0), "target": A("int", 0), "cmd": A("int", 0)},
+    "xen_domctl_memory_claim_t": {
+        "pages": A("int", 0),
+        "target": A("int", 0),
+        "pad": A("int", 0),
+    },
+    "xen_domctl_memory_claims": {
+        "claims": A("int", 0),
+        "nr_entries": A("int", 0),
+        "pad": A("int", 0),
+    },
 }
 
 H = A("handle", W("h"), names=("handle",))

@@ -18,26 +18,25 @@ from collections.abc import Sequence
 from .domain import check_domain
 from .domctl import claim_event, domain_claims, entries_of
 from .page_alloc import HeapCore
-from .public import xen_memory_claim_t
+from .public import ClaimEntry, entry_words
 from .sched import Domain
 from .validate import check_int
 
 
-def domain_set_claim_entries(
-    xen: HeapCore, d: Domain, entries: Sequence[xen_memory_claim_t]
-) -> int:
-    """Install (replace) the claim set of *d*; 0 or a negative errno.
+def domain_set_claim_entries(xen: HeapCore, d: Domain, entries: Sequence[ClaimEntry]) -> int:
+    """Install the claim set of *d* (v6, v7: replacing the old one); 0 or a negative errno.
 
-    All-or-nothing: a refused set leaves every counter as it was.
+    All-or-nothing: a refused set leaves every counter as it was.  Entries of
+    either version's type are accepted (one layout).
     ``docs/claims.md#set-phases``.
     """
     check_domain(xen, d)
-    ents = entries_of(entries)
+    ents = entries_of(entries, xen.rules.entry_type())
     rc, reason = xen.rules.domain_set_claim_entries(xen, d, ents)
     claim_event(
         xen,
         "domain_set_claim_entries",
-        {"d": d.domid, "entries": [(e.pages, e.target, e.cmd) for e in ents]},
+        {"d": d.domid, "entries": [entry_words(e) for e in ents]},
         rc,
         reason=reason,
         claims=domain_claims(d),
@@ -47,11 +46,13 @@ def domain_set_claim_entries(
 
 def domain_get_claim_entries(
     xen: HeapCore, d: Domain, max_entries: int
-) -> tuple[int, int, list[xen_memory_claim_t] | None]:
-    """GET: ``(rc, needed, entries)``; entry 0 is always host-wide.
+) -> tuple[int, int, list[ClaimEntry] | None]:
+    """GET: ``(rc, needed, entries)`` in the shape the host's version has.
 
-    ``-ERANGE`` with the needed count when *max_entries* is too small;
-    ``max_entries=0`` is the size query.  ``docs/claims.md#get``.
+    v7: the host-wide entry first (even at 0), ``-ERANGE`` with the needed
+    count when *max_entries* is too small; v8: the host-wide entry only when
+    nonzero, ``-ENOBUFS``.  ``max_entries=0`` is the size query.
+    ``docs/claims.md#get``.
     """
     check_domain(xen, d)
     check_int("max_entries", max_entries, 0)

@@ -1,10 +1,11 @@
 """``xen/common/domain.c``: a domain's life as the page allocator sees it.
 
-``domain_create`` (``XEN_DOMCTL_createdomain``), the settings the toolstack
-makes before it builds (``max_pages``, node affinity), the end of the build
-(the first unpause) and ``domain_kill`` (claims released, pages freed dirty,
-as ``relinquish_memory`` frees them).  ``struct domain`` itself is
-``claims.hypervisor.sched.Domain``.
+``domain_create`` (``XEN_DOMCTL_createdomain``: the domain starts paused by
+the toolstack), the settings the toolstack makes before it builds
+(``max_pages``, node affinity), the toolstack's pause and unpause (the first
+unpause to 0 ends the build) and ``domain_kill`` (claims released, pages
+freed dirty, as ``relinquish_memory`` frees them).  ``struct domain`` itself
+is ``claims.hypervisor.sched.Domain``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "domain_create",
     "domain_kill",
     "domain_node_setaffinity",
+    "domain_pause_by_systemcontroller",
     "domain_set_max_pages",
     "domain_unpause_by_systemcontroller",
 ]
@@ -59,6 +61,7 @@ def domain_create(
         claims=[0] * xen.nr_nodes,
         node_affinity=aff,
         privileged=privileged,
+        controller_pause_count=1,  # createdomain: paused until the toolstack unpauses it
     )
     xen.domains[domid] = d
     xen.events.record(
@@ -100,16 +103,50 @@ def domain_set_max_pages(xen: HeapCore, d: Domain, max_pages: int) -> int:
     return 0
 
 
-def domain_unpause_by_systemcontroller(xen: HeapCore, d: Domain) -> int:
-    """The toolstack's first unpause ends the build: ``d->creation_finished``.
+def domain_pause_by_systemcontroller(xen: HeapCore, d: Domain) -> int:
+    """``XEN_DOMCTL_pausedomain``: one more toolstack pause; ``-EOVERFLOW`` past 255.
 
-    From then on ``populate_physmap`` no longer takes dirty memory as it comes
-    (``docs/toolstack.md#populate-physmap``).
+    Xen caps ``controller_pause_count`` at 255 so that repeated hypercalls
+    cannot overflow ``d->pause_count`` (``_domain_pause_by_systemcontroller``).
     """
     check_domain(xen, d)
-    d.creation_finished = True
-    xen.events.record("domain_unpause_by_systemcontroller", {"d": d.domid}, 0)
-    return 0
+    if d.controller_pause_count + 1 > 255:
+        rc = -errno.EOVERFLOW
+    else:
+        d.controller_pause_count += 1
+        rc = 0
+    xen.events.record(
+        "domain_pause_by_systemcontroller",
+        {"d": d.domid},
+        rc,
+        controller_pause_count=d.controller_pause_count,
+    )
+    return rc
+
+
+def domain_unpause_by_systemcontroller(xen: HeapCore, d: Domain) -> int:
+    """``XEN_DOMCTL_unpausedomain``: one toolstack pause less; ``-EINVAL`` if none is left.
+
+    The first time the count drops to 0 the build is over
+    (``d->creation_finished``): from then on ``populate_physmap`` no longer
+    takes dirty memory as it comes (``docs/toolstack.md#populate-physmap``).
+    """
+    check_domain(xen, d)
+    if d.controller_pause_count == 0:
+        rc = -errno.EINVAL
+    else:
+        d.controller_pause_count -= 1
+        if d.controller_pause_count == 0 and not d.creation_finished:
+            d.creation_finished = True
+        rc = 0
+    xen.events.record(
+        "domain_unpause_by_systemcontroller",
+        {"d": d.domid},
+        rc,
+        controller_pause_count=d.controller_pause_count,
+        creation_finished=d.creation_finished,
+    )
+    return rc
 
 
 def domain_kill(xen: HeapCore, d: Domain) -> int:

@@ -1,10 +1,14 @@
-"""``xen/common/domctl.c``: the caller of a hypercall, and the claims domctl's dispatch.
+"""``xen/common/domctl.c``: the claims domctls, dispatched by number.
 
 ``do_domctl`` looks the domain up (``-ESRCH``) and asks XSM (``-EPERM`` for
 an unprivileged caller) before the command's own handler runs; a command the
-hypervisor does not know answers ``-ENOSYS``.  What ``XEN_DOMCTL_claim_memory``
-then checks, and in which order, is the version's (``RuleSet.claim_memory``
-in ``claims/series/``; ``docs/claims.md#domctl-dispatch``).
+host's version does not have answers ``-ENOSYS``.  What a command then
+checks, and in which order, is the version's (``RuleSet.claims_domctl`` in
+``claims/series/``; ``docs/claims.md#domctl-dispatch``).  The faces are the
+commands as a toolstack issues them: v7's ``XEN_DOMCTL_claim_memory`` (91,
+with a mode) and v8's ``XEN_DOMCTL_set_memory_claims`` (91) and
+``XEN_DOMCTL_get_memory_claims`` (92); each reaches whatever the host's
+version does with that number.
 """
 
 from __future__ import annotations
@@ -12,15 +16,37 @@ from __future__ import annotations
 import ctypes
 import errno
 from collections.abc import MutableSequence, Sequence
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from .errors import errname
 from .page_alloc import HeapCore
-from .public import XEN_DOMCTL_CLAIM_MEMORY_SET, target_name, xen_memory_claim_t
+from .public import (
+    CLAIM_ENTRY_TYPES,
+    XEN_DOMCTL_CLAIM_MEMORY_SET,
+    ClaimEntry,
+    XEN_DOMCTL_claim_memory,
+    XEN_DOMCTL_get_memory_claims,
+    XEN_DOMCTL_set_memory_claims,
+    entry_words,
+    target_name,
+    xen_domctl_memory_claim_t,
+    xen_memory_claim_t,
+)
 from .sched import DOM0, Caller, Domain
-
-__all__ = ["DOM0", "Caller", "caller_key", "check_caller", "do_domctl_claim_memory"]
 from .validate import check_int
+
+E = TypeVar("E", xen_memory_claim_t, xen_domctl_memory_claim_t)
+
+__all__ = [
+    "DOM0",
+    "Caller",
+    "caller_key",
+    "check_caller",
+    "do_domctl",
+    "do_domctl_claim_memory",
+    "do_domctl_get_memory_claims",
+    "do_domctl_set_memory_claims",
+]
 
 
 def caller_key(caller: Caller | Domain) -> tuple[int, bool]:
@@ -63,13 +89,16 @@ def do_domctl_claim_memory(
     d: Domain | int,
     mode: int,
     nr_entries: int,
-    entries: MutableSequence[xen_memory_claim_t] | Any | None,
+    entries: MutableSequence[ClaimEntry] | Any | None,
 ) -> tuple[int, int]:
-    """``XEN_DOMCTL_claim_memory``: ``(rc, nr_entries)`` after copy-back.
+    """``XEN_DOMCTL_claim_memory`` (v6, v7: domctl 91 with a ``mode``): ``(rc, nr_entries)``.
 
     SET reads ``nr_entries`` entries from *entries* (``None`` is a NULL
     handle); GET writes into *entries* in place and returns the needed or
-    written count, also on ``-ERANGE``.  ``docs/claims.md#domctl-dispatch``.
+    written count, also on ``-ERANGE``.  On a v8 host domctl 91 is
+    ``XEN_DOMCTL_set_memory_claims`` and reads ``mode`` as its ``pad``: a v7
+    toolstack's SET arrives as a v8 SET, its GET as a SET with ``pad`` 1.
+    ``docs/claims.md#domctl-dispatch``.
     """
     check_caller(xen, caller)
     check_int("mode", mode, 0, (1 << 32) - 1)
@@ -81,9 +110,10 @@ def do_domctl_claim_memory(
         "nr_entries": nr_entries,
     }
     if mode == XEN_DOMCTL_CLAIM_MEMORY_SET:
-        got = read_guest(entries, nr_entries) if nr_entries <= 65536 else None
-        args["entries"] = None if got is None else [(e.pages, e.target, e.cmd) for e in got]
-    rc, nr, reason = _do_domctl_claim_memory(xen, caller, d, mode, nr_entries, entries)
+        args["entries"] = _entries_arg(entries, nr_entries)
+    rc, nr, reason = do_domctl(
+        xen, caller, XEN_DOMCTL_claim_memory, "claim_memory", d, nr_entries, entries, mode
+    )
     info: dict[str, Any] = {"nr_entries_out": nr, "reason": reason}
     dom = lookup(xen, d)
     if dom is not None:
@@ -94,57 +124,158 @@ def do_domctl_claim_memory(
     return rc, nr
 
 
-def _do_domctl_claim_memory(
+def do_domctl_set_memory_claims(
     xen: HeapCore,
     caller: Caller | Domain,
     d: Domain | int,
-    mode: int,
+    nr_entries: int,
+    claims: MutableSequence[ClaimEntry] | Any | None,
+    pad: int = 0,
+) -> int:
+    """``XEN_DOMCTL_set_memory_claims`` (v8, domctl 91): 0 or a negative errno.
+
+    Reads ``nr_entries`` entries from *claims* (``None`` is a NULL handle);
+    ``nr_entries`` 0 releases every claim.  *pad* is the argument's reserved
+    word (``struct xen_domctl_memory_claims``).  On a v7 host domctl 91 is
+    ``XEN_DOMCTL_claim_memory``, which reads *pad* as its ``mode``.
+    ``docs/versions.md#v8``.
+    """
+    check_caller(xen, caller)
+    check_int("nr_entries", nr_entries, 0, (1 << 32) - 1)
+    check_int("pad", pad, 0, (1 << 32) - 1)
+    args: dict[str, Any] = {
+        "caller": caller_key(caller),
+        "d": d.domid if isinstance(d, Domain) else d,
+        "nr_entries": nr_entries,
+        "pad": pad,
+        "entries": _entries_arg(claims, nr_entries),
+    }
+    rc, _nr, reason = do_domctl(
+        xen, caller, XEN_DOMCTL_set_memory_claims, "set_memory_claims", d, nr_entries, claims, pad
+    )
+    info: dict[str, Any] = {"reason": reason}
+    dom = lookup(xen, d)
+    if dom is not None:
+        info["claims"] = domain_claims(dom)
+    claim_event(xen, "do_domctl_set_memory_claims", args, rc, **info)
+    return rc
+
+
+def do_domctl_get_memory_claims(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    d: Domain | int,
+    nr_entries: int,
+    claims: MutableSequence[ClaimEntry] | Any | None,
+    pad: int = 0,
+) -> tuple[int, int]:
+    """``XEN_DOMCTL_get_memory_claims`` (v8, domctl 92): ``(rc, nr_entries)`` after copy-back.
+
+    *nr_entries* is the capacity of *claims* (``None`` with 0 is the size
+    query); the count comes back on success and with ``-ENOBUFS``, and the
+    entries are written into *claims* in place.  ``docs/versions.md#v8``.
+    """
+    check_caller(xen, caller)
+    check_int("nr_entries", nr_entries, 0, (1 << 32) - 1)
+    check_int("pad", pad, 0, (1 << 32) - 1)
+    args: dict[str, Any] = {
+        "caller": caller_key(caller),
+        "d": d.domid if isinstance(d, Domain) else d,
+        "nr_entries": nr_entries,
+        "pad": pad,
+    }
+    rc, nr, reason = do_domctl(
+        xen, caller, XEN_DOMCTL_get_memory_claims, "get_memory_claims", d, nr_entries, claims, pad
+    )
+    info: dict[str, Any] = {"nr_entries_out": nr, "reason": reason}
+    dom = lookup(xen, d)
+    if dom is not None:
+        info["claims"] = domain_claims(dom)
+    claim_event(xen, "do_domctl_get_memory_claims", args, rc, **info)
+    return rc, nr
+
+
+def _entries_arg(buf: Any, nr: int) -> list[tuple[int, int, int]] | None:
+    """The entries a SET names, as the event records them (``None``: unreadable)."""
+    got = read_guest(buf, nr) if nr <= 65536 else None
+    return None if got is None else [entry_words(e) for e in got]
+
+
+def do_domctl(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    cmd: int,
+    name: str,
+    d: Domain | int,
     nr: int,
-    entries: Any,
+    buf: Any,
+    word: int,
 ) -> tuple[int, int, str]:
-    """``do_domctl``'s part: the domain, XSM; then the version's handler."""
+    """``do_domctl`` for the claims domctls: ``(rc, nr_entries copied back, reason)``.
+
+    The domain (``-ESRCH``), XSM (``-EPERM``), then the host's version's
+    handler of *cmd*; a command the version does not have is ``-ENOSYS``
+    (``arch_do_domctl``'s default).  *word* is the argument's third word:
+    v7's ``mode``, v8's ``pad``.
+    """
     dom = lookup(xen, d)
     if dom is None:
         return -errno.ESRCH, nr, f"no domain {d}"
-    if not caller.privileged:  # xsm_claim_pages(XSM_PRIV, d)
+    if not caller.privileged:  # xsm_claim_pages(XSM_PRIV, d), v8: xsm_domctl's default
         return -errno.EPERM, nr, f"caller d{caller.domid} is not privileged"
-    return xen.rules.claim_memory(xen, caller, dom, mode, nr, entries)
+    handled = xen.rules.claims_domctl(xen, caller, cmd, dom, nr, buf, word)
+    if handled is None:
+        return -errno.ENOSYS, nr, f"the {xen.rules.name} rule set has no {name} domctl"
+    return handled
 
 
-def entries_of(entries: Sequence[xen_memory_claim_t]) -> list[xen_memory_claim_t]:
-    """The caller's claim entries, copied; ``TypeError`` for anything but entries."""
+def entries_of(entries: Sequence[ClaimEntry], entry_type: type[E]) -> list[E]:
+    """The caller's claim entries, copied as *entry_type*; ``TypeError`` for anything else.
+
+    Entries of either version are accepted: they have one layout.
+    """
     if isinstance(entries, (str, bytes)) or not isinstance(entries, (Sequence, ctypes.Array)):
         raise TypeError(
-            f"entries must be a sequence of xen_memory_claim_t, not {type(entries).__name__}"
+            f"entries must be a sequence of {entry_type.__name__}, not {type(entries).__name__}"
         )
     out = []
     for i, e in enumerate(entries):
-        if not isinstance(e, xen_memory_claim_t):
-            raise TypeError(f"entry {i} must be a xen_memory_claim_t, not {type(e).__name__}")
-        out.append(xen_memory_claim_t(e.pages, e.target, e.cmd))
+        if not isinstance(e, CLAIM_ENTRY_TYPES):
+            raise TypeError(f"entry {i} must be a {entry_type.__name__}, not {type(e).__name__}")
+        out.append(entry_type.from_buffer_copy(bytes(e)))
     return out
 
 
-def read_guest(buf: Any, nr: int) -> list[xen_memory_claim_t] | None:
+@overload
+def read_guest(buf: Any, nr: int) -> list[xen_memory_claim_t] | None: ...
+@overload
+def read_guest(buf: Any, nr: int, entry_type: type[E]) -> list[E] | None: ...
+def read_guest(buf: Any, nr: int, entry_type: type[Any] = xen_memory_claim_t) -> list[Any] | None:
     """``copy_from_guest``: *nr* entries, or ``None`` where the copy would fault."""
     if buf is None:
         return None
     try:
         if len(buf) < nr:
             return None
-        return entries_of([buf[i] for i in range(nr)])
+        return entries_of([buf[i] for i in range(nr)], entry_type)
     except TypeError:
         return None
 
 
-def write_guest(buf: Any, entries: list[xen_memory_claim_t]) -> bool:
-    """``copy_to_guest``: False where the copy would fault."""
+def write_guest(buf: Any, entries: Sequence[ClaimEntry]) -> bool:
+    """``copy_to_guest``: False where the copy would fault.
+
+    The bytes land in the caller's buffer as the caller's entry type.
+    """
     if buf is None:
         return False
     try:
         if len(buf) < len(entries):
             return False
         for i, e in enumerate(entries):
+            old = buf[i]
+            if isinstance(old, CLAIM_ENTRY_TYPES) and type(old) is not type(e):
+                e = type(old).from_buffer_copy(bytes(e))
             buf[i] = e
     except TypeError:
         return False

@@ -74,7 +74,7 @@ class RuleSet:
     * ``domain_set_outstanding_pages`` for ``XENMEM_claim_pages`` (after
       memory.c's own checks) and ``domain_set_claim_entries`` /
       ``domain_get_claim_entries`` for the claim-set calls;
-    * ``claim_memory`` for ``XEN_DOMCTL_claim_memory`` (after ``do_domctl``'s
+    * ``claims_domctl`` for the claims domctls by number (after ``do_domctl``'s
       domain lookup and XSM check).
 
     Both gates must be monotone in the free counters: with claims unchanged,
@@ -87,6 +87,8 @@ class RuleSet:
     name: ClassVar[str] = ""
     claim_sets: ClassVar[bool] = False
     """The version has claim sets (``domain_set_claim_entries``)."""
+    ocaml_binding: ClassVar[bool] = False
+    """The version's tree has the OCaml binding ``domain_claim_memory`` (v7 3/3)."""
     claims_within_free: ClassVar[bool] = False
     """The version keeps every claim within free memory, on each node and host-wide
     (``check_invariants`` then checks it; a version without recall after offlining
@@ -123,9 +125,23 @@ class RuleSet:
     ) -> tuple[int, int, list[Any] | None]:
         raise NotImplementedError
 
-    def claim_memory(
-        self, heap: HeapCore, caller: Caller | Domain, d: Domain, mode: int, nr: int, buf: Any
-    ) -> tuple[int, int, str]:
+    def entry_type(self) -> type[Any]:
+        """The claim entry struct of the version's ABI (``claims.hypervisor.public``)."""
+        raise NotImplementedError
+
+    def claims_domctl(
+        self,
+        heap: HeapCore,
+        caller: Caller | Domain,
+        cmd: int,
+        d: Domain,
+        nr: int,
+        buf: Any,
+        word: int,
+    ) -> tuple[int, int, str] | None:
+        """Domctl *cmd* after ``do_domctl``'s checks: ``(rc, nr_entries, reason)``, or
+        ``None`` if the version has no such command (``-ENOSYS``).  *word* is the
+        argument's third word (v7: ``mode``; v8: ``pad``)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

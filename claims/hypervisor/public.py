@@ -3,10 +3,15 @@
 One place for every name the versions of the series use on the wire: the
 claim entry ``struct xen_memory_claim`` (``xen_memory_claim_t``), the
 special targets, the ``XEN_DOMCTL_claim_memory`` domctl and its modes, and
-``XENMEM_claim_pages``.  Which of them a version accepts, and what it does
-with them, is that version's module under ``claims/series/``: master has
-only ``XENMEM_claim_pages``; v6 has the domctl with SET alone; v7 adds GET
-(``docs/claims.md#abi``, ``docs/versions.md``).
+``XENMEM_claim_pages``; and v8's two domctls with their argument and entry
+(``xen_domctl_memory_claims``, ``xen_domctl_memory_claim_t``).  Which of them a
+version accepts, and what it does with them, is that version's module under
+``claims/series/``: master has only ``XENMEM_claim_pages``; v6 has domctl 91
+with SET alone; v7 adds GET; v8 gives 91 to ``set_memory_claims`` and adds 92
+(``docs/claims.md#abi``, ``docs/versions.md``).  Both versions' entries and
+arguments have one layout, so a v7 toolstack's bytes reach a v8 hypervisor
+as v8 reads them: that is how the kit runs one version's toolstack against
+another version's hypervisor.
 """
 
 from __future__ import annotations
@@ -71,3 +76,79 @@ def target_name(target: int) -> str:
     if target > 0xFF:
         return f"target {target:#x}"
     return f"node{target}"
+
+
+# --------------------------------------------------------------------- v8
+XEN_DOMCTL_set_memory_claims = 91
+"""v8: install claims (the number v7 gave ``XEN_DOMCTL_claim_memory``)."""
+
+XEN_DOMCTL_get_memory_claims = 92
+"""v8: read claims back."""
+
+XEN_DOMCTL_MEMORY_CLAIM_TARGET_HOST = 0x80000000
+"""v8's host-wide target: bit 31 marks special targets and only HOST is defined.
+
+The value is inferred: no v8 header has been published (``docs/versions.md#v8``).
+"""
+
+
+class xen_domctl_memory_claim_t(ctypes.Structure):
+    """v8's claim entry: ``pages`` u64 at 0, ``target`` u32 at 8, ``pad`` u32 at 12.
+
+    The layout of v7's ``xen_memory_claim_t``, with the reserved word named
+    ``pad`` (it must be 0).
+    """
+
+    _fields_ = [("pages", ctypes.c_uint64), ("target", ctypes.c_uint32), ("pad", ctypes.c_uint32)]
+
+    def __init__(self, pages: int = 0, target: int = 0, pad: int = 0) -> None:
+        check_int("pages", pages, 0, (1 << 64) - 1)
+        check_int("target", target, 0, (1 << 32) - 1)
+        check_int("pad", pad, 0, (1 << 32) - 1)
+        super().__init__(pages, target, pad)
+
+    def __repr__(self) -> str:
+        t = target_name(self.target)
+        pad = f", pad={self.pad}" if self.pad else ""
+        return f"xen_domctl_memory_claim_t(pages={self.pages}, target={t}{pad})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, xen_domctl_memory_claim_t):
+            return (self.pages, self.target, self.pad) == (other.pages, other.target, other.pad)
+        return NotImplemented
+
+    def as_tuple(self) -> tuple[int, int]:
+        """``(target, pages)``, the shape tests compare GET output with."""
+        return (self.target, self.pages)
+
+
+class xen_domctl_memory_claims(ctypes.Structure):
+    """v8's argument of both claims domctls (``u.memory_claims``), 16 bytes.
+
+    ``claims`` is the guest handle of the entry array, ``nr_entries`` its
+    length (IN) or the count (OUT, GET), ``pad`` must be 0.  It has v7's
+    ``xen_domctl_claim_memory`` layout, with ``pad`` where v7 has ``mode``.
+    """
+
+    _fields_ = [
+        ("claims", ctypes.c_uint64),
+        ("nr_entries", ctypes.c_uint32),
+        ("pad", ctypes.c_uint32),
+    ]
+
+    def __init__(self, claims: int = 0, nr_entries: int = 0, pad: int = 0) -> None:
+        check_int("claims", claims, 0, (1 << 64) - 1)
+        check_int("nr_entries", nr_entries, 0, (1 << 32) - 1)
+        check_int("pad", pad, 0, (1 << 32) - 1)
+        super().__init__(claims, nr_entries, pad)
+
+
+CLAIM_ENTRY_TYPES = (xen_memory_claim_t, xen_domctl_memory_claim_t)
+"""The claim entries of the series: one 16-byte layout, two names for the reserved word."""
+
+ClaimEntry = xen_memory_claim_t | xen_domctl_memory_claim_t
+
+
+def entry_words(e: ClaimEntry) -> tuple[int, int, int]:
+    """``(pages, target, reserved)`` of an entry of either version, as the bytes say."""
+    return (e.pages, e.target, e.cmd if isinstance(e, xen_memory_claim_t) else e.pad)

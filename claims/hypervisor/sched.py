@@ -41,6 +41,9 @@ class Domain:
     privileged: bool = False
     p2m: P2M = field(default_factory=P2M)
     creation_finished: bool = False
+    controller_pause_count: int = 0
+    """The toolstack's pauses: ``XEN_DOMCTL_createdomain`` leaves 1, the first unpause
+    ends the build (``claims.hypervisor.domain``)."""
     page_alloc_lock: OrderedLock = field(
         default_factory=lambda: OrderedLock("page_alloc_lock", PAGE_ALLOC_LOCK_RANK),
         repr=False,

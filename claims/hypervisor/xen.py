@@ -39,7 +39,7 @@ class Xen(HeapCore):
     ``nodes`` has one entry per NUMA node: its memory map, a ``range`` or a
     ``(start, stop)`` pair of MFNs, or a list of them.  Nothing is free until
     it is handed to ``init_heap_pages``.  ``semantics`` picks the version of
-    the claims series (``master``, ``v6`` or ``v7``: ``claims/series/``).
+    the claims series (``master``, ``v6``, ``v7`` or ``v8``: ``claims/series/``).
     ``dma_bitsize`` is Xen's ``dma_bits=``: ``0`` for no DMA zone (the native
     test harness) or ``"x86"`` for the default x86 picks on a multi-node host
     (``docs/heap.md#zones``).
@@ -137,6 +137,8 @@ class Xen(HeapCore):
     domain_get_claim_entries = claims.domain_get_claim_entries
     # xen/common/domctl.c (claims/hypervisor/domctl.py)
     do_domctl_claim_memory = domctl.do_domctl_claim_memory
+    do_domctl_set_memory_claims = domctl.do_domctl_set_memory_claims
+    do_domctl_get_memory_claims = domctl.do_domctl_get_memory_claims
     # xen/common/memory.c (claims/hypervisor/memory.py)
     do_memory_op_populate_physmap = memory.do_memory_op_populate_physmap
     do_memory_op_increase_reservation = memory.do_memory_op_increase_reservation
@@ -151,6 +153,7 @@ class Xen(HeapCore):
     domain_set_max_pages = domain.domain_set_max_pages
     domain_node_setaffinity = domain.domain_node_setaffinity
     domain_unpause_by_systemcontroller = domain.domain_unpause_by_systemcontroller
+    domain_pause_by_systemcontroller = domain.domain_pause_by_systemcontroller
 
     # ------------------------------------------------------- state and checks
     def state(self) -> dict[str, Any]:
@@ -168,6 +171,7 @@ class Xen(HeapCore):
                 d.last_alloc_node,
                 d.is_dying,
                 tuple(d.p2m.extents()),
+                d.controller_pause_count,
             )
             for d in self.domains.values()
         }

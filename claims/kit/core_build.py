@@ -29,6 +29,7 @@ COMPILED_MODULES = (
     "series.master",
     "series.v6",
     "series.v7",
+    "series.v8",
 )
 """The modules ``tools/build_core.py`` compiles (the allocation and free paths), by
 their names inside the package."""

@@ -13,7 +13,7 @@ from typing import Any
 from ..hypervisor.domain import Domain
 from ..hypervisor.domctl import Caller
 from ..hypervisor.events import Event
-from ..hypervisor.public import xen_memory_claim_t
+from ..hypervisor.public import xen_domctl_memory_claim_t, xen_memory_claim_t
 from ..hypervisor.xen import Xen
 
 
@@ -42,6 +42,18 @@ def _domctl(x: Xen, a: dict[str, Any]) -> None:
     x.do_domctl_claim_memory(_caller(a), d, a["mode"], a["nr_entries"], _entries(a.get("entries")))
 
 
+def _set_claims(x: Xen, a: dict[str, Any]) -> None:
+    d = x.domains.get(a["d"], a["d"])
+    buf = _entries(a["entries"])
+    x.do_domctl_set_memory_claims(_caller(a), d, a["nr_entries"], buf, a["pad"])
+
+
+def _get_claims(x: Xen, a: dict[str, Any]) -> None:
+    d = x.domains.get(a["d"], a["d"])
+    buf = (xen_domctl_memory_claim_t * max(1, a["nr_entries"]))()
+    x.do_domctl_get_memory_claims(_caller(a), d, a["nr_entries"], buf, a["pad"])
+
+
 REPLAY: dict[str, Callable[[Xen, dict[str, Any], Event], object]] = {
     "init_heap_pages": lambda x, a, e: x.init_heap_pages(a["mfn"], a["nr"], a["need_scrub"]),
     "domain_create": lambda x, a, e: x.domain_create(
@@ -49,6 +61,9 @@ REPLAY: dict[str, Callable[[Xen, dict[str, Any], Event], object]] = {
     ),
     "domain_kill": lambda x, a, e: x.domain_kill(x.domains[a["d"]]),
     "domain_unpause_by_systemcontroller": lambda x, a, e: x.domain_unpause_by_systemcontroller(
+        x.domains[a["d"]]
+    ),
+    "domain_pause_by_systemcontroller": lambda x, a, e: x.domain_pause_by_systemcontroller(
         x.domains[a["d"]]
     ),
     "domain_set_max_pages": lambda x, a, e: x.domain_set_max_pages(
@@ -80,6 +95,8 @@ REPLAY: dict[str, Callable[[Xen, dict[str, Any], Event], object]] = {
         x.domains[a["d"]], a["pages"]
     ),
     "do_domctl_claim_memory": lambda x, a, e: _domctl(x, a),
+    "do_domctl_set_memory_claims": lambda x, a, e: _set_claims(x, a),
+    "do_domctl_get_memory_claims": lambda x, a, e: _get_claims(x, a),
     "do_memory_op_claim_pages": lambda x, a, e: x.do_memory_op_claim_pages(
         _caller(a), a["domid"], a["nr_extents"]
     ),

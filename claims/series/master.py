@@ -20,6 +20,7 @@ Master took v7's first patch (the per-node free page counter,
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 from ..hypervisor.claim_accounting import domain_release_all_claims, domain_release_host_claims
 from ..hypervisor.constants import MEMF_no_refcount
@@ -140,21 +141,24 @@ class Master(RuleSet):
             return -errno.ERANGE, len(out), None
         return 0, len(out), out
 
-    def claim_memory(
+    def entry_type(self) -> type[Any]:
+        """Master has no claim entries; the kit reads its claims as v7's entries."""
+        return xen_memory_claim_t
+
+    def claims_domctl(
         self,
         heap: HeapCore,
         caller: Caller | Domain,
+        cmd: int,
         d: Domain,
-        mode: int,
         nr: int,
-        buf: object,
-    ) -> tuple[int, int, str]:
-        """Master has no claims domctl.
-
-        ``do_domctl`` looks the domain up and asks XSM (``XSM_PRIV`` for an
-        unknown command) before ``arch_do_domctl`` answers ``-ENOSYS``.
-        """
-        return -errno.ENOSYS, nr, f"the {self.name} rule set has no claim_memory domctl"
+        buf: Any,
+        word: int,
+    ) -> tuple[int, int, str] | None:
+        """Master has no claims domctl: ``do_domctl`` looks the domain up and asks
+        XSM (``XSM_PRIV`` for an unknown command) before ``arch_do_domctl`` answers
+        ``-ENOSYS``."""
+        return None
 
 
 register(Master)

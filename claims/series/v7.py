@@ -37,6 +37,7 @@ from ..hypervisor.public import (
     XEN_DOMCTL_CLAIM_MEMORY_HOST,
     XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
+    XEN_DOMCTL_claim_memory,
     target_name,
     xen_memory_claim_t,
 )
@@ -49,6 +50,7 @@ class V7(Master):
 
     name = "v7"
     claim_sets = True
+    ocaml_binding = True
     claims_within_free = True
     get_mode: ClassVar[bool] = True
     """``XEN_DOMCTL_claim_memory`` knows the GET mode."""
@@ -218,6 +220,21 @@ class V7(Master):
                 heap.claimed_pages[e.target] += e.pages
         return 0, "installed"
 
+    def claims_domctl(
+        self,
+        heap: HeapCore,
+        caller: Caller | Domain,
+        cmd: int,
+        d: Domain,
+        nr: int,
+        buf: Any,
+        word: int,
+    ) -> tuple[int, int, str] | None:
+        """v7 has one claims domctl, ``XEN_DOMCTL_claim_memory`` (91); *word* is its mode."""
+        if cmd == XEN_DOMCTL_claim_memory:
+            return self.claim_memory(heap, caller, d, word, nr, buf)
+        return None
+
     def claim_memory(
         self,
         heap: HeapCore,
@@ -233,23 +250,27 @@ class V7(Master):
         above ``MAX_NUMNODES + 1`` (``-E2BIG``); GET: the capacity clamped to
         ``MAX_NUMNODES + 1``; another mode ``-EOPNOTSUPP``; a dying domain
         ``-ESRCH``; then the copy from or to the caller's buffer (``-EFAULT``).
-        Returns ``(rc, nr_entries, reason)``, ``nr_entries`` as copied back.
+        Returns ``(rc, nr_entries, reason)``, ``nr_entries`` as copied back: GET
+        copies it back on success and ``-ERANGE`` only (a dying domain's GET
+        leaves the caller's count as it was, as Xen's does).
         ``docs/claims.md#domctl-dispatch``.
         """
         if heap.llc_coloring_enabled:
             return -errno.EOPNOTSUPP, nr, "LLC colouring is enabled: claims are not supported"
         max_nr = heap.max_numnodes + 1
+        cap = nr
         if mode == XEN_DOMCTL_CLAIM_MEMORY_SET:
             if nr == 0:
                 return -errno.EINVAL, nr, "SET with nr_entries 0"
             if nr > max_nr:
                 return -errno.E2BIG, nr, f"nr_entries {nr} > MAX_NUMNODES + 1 = {max_nr}"
         elif mode == XEN_DOMCTL_CLAIM_MEMORY_GET and self.get_mode:
-            nr = min(nr, max_nr)
+            cap = min(nr, max_nr)
         else:
             # v6 had no mode but a pad word that must be 0: see claims.series.v6
             return -errno.EOPNOTSUPP, nr, f"unknown mode {mode}"
         if d.is_dying:
+            # nothing is copied back: the caller's nr_entries stays as it passed it
             return -errno.ESRCH, nr, f"d{d.domid} is dying"
         if mode == XEN_DOMCTL_CLAIM_MEMORY_SET:
             got = read_guest(buf, nr)
@@ -257,9 +278,9 @@ class V7(Master):
                 return -errno.EFAULT, nr, f"cannot read {nr} entries from the claim_set buffer"
             rc, reason = self.domain_set_claim_entries(heap, d, got)
             return rc, nr, reason
-        rc, needed, out = self.domain_get_claim_entries(heap, d, nr)
+        rc, needed, out = self.domain_get_claim_entries(heap, d, cap)
         if rc:
-            return rc, needed, f"{needed} entries needed, buffer holds {nr}"
+            return rc, needed, f"{needed} entries needed, buffer holds {cap}"
         assert out is not None
         if not write_guest(buf, out):
             return -errno.EFAULT, needed, f"cannot write {needed} entries to the claim_set buffer"

@@ -37,8 +37,13 @@ from ..hypervisor.public import (
     XEN_DOMCTL_CLAIM_MEMORY_HOST,
     XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
+    XEN_DOMCTL_MEMORY_CLAIM_TARGET_HOST,
     XEN_DOMCTL_claim_memory,
+    XEN_DOMCTL_get_memory_claims,
+    XEN_DOMCTL_set_memory_claims,
     XENMEM_claim_pages,
+    xen_domctl_memory_claim_t,
+    xen_domctl_memory_claims,
     xen_memory_claim_t,
 )
 from ..hypervisor.xen import Xen
@@ -47,12 +52,17 @@ __all__ = [
     "XcError",
     "xc_interface",
     "xen_memory_claim_t",
+    "xen_domctl_memory_claim_t",
+    "xen_domctl_memory_claims",
     "xen_pfn_t",
     "XEN_DOMCTL_CLAIM_MEMORY_HOST",
     "XEN_DOMCTL_CLAIM_MEMORY_LEGACY",
     "XEN_DOMCTL_CLAIM_MEMORY_SET",
     "XEN_DOMCTL_CLAIM_MEMORY_GET",
     "XEN_DOMCTL_claim_memory",
+    "XEN_DOMCTL_set_memory_claims",
+    "XEN_DOMCTL_get_memory_claims",
+    "XEN_DOMCTL_MEMORY_CLAIM_TARGET_HOST",
     "XENMEM_claim_pages",
     "XENMEM_populate_physmap",
     "XENMEM_increase_reservation",
@@ -209,13 +219,49 @@ class xc_domaininfo_t:
     outstanding_pages: int
     dying: bool
     shr_pages: int = 0
+    paused: bool = False
+    """``XEN_DOMINF_paused``: the toolstack holds the domain paused."""
 
 
 def xc_domain_getinfo_single(xch: xc_interface, domid: int) -> xc_domaininfo_t:
     """``int xc_domain_getinfo_single(xc_interface *xch, uint32_t domid, xc_domaininfo_t *info)``."""
     xen = _xch(xch)
     d = _dom(xen, "xc_domain_getinfo_single", domid)
-    return xc_domaininfo_t(d.domid, d.tot_pages, d.max_pages, d.outstanding_pages, d.is_dying)
+    return xc_domaininfo_t(
+        d.domid,
+        d.tot_pages,
+        d.max_pages,
+        d.outstanding_pages,
+        d.is_dying,
+        paused=d.controller_pause_count > 0,
+    )
+
+
+def xc_domain_pause(xch: xc_interface, domid: int) -> int:
+    """``int xc_domain_pause(xc_interface *xch, uint32_t domid)`` (``XEN_DOMCTL_pausedomain``).
+
+    One more toolstack pause: ``EOVERFLOW`` past 255.
+    """
+    xen = _xch(xch)
+    d = _dom(xen, "xc_domain_pause", domid)
+    rc = xen.domain_pause_by_systemcontroller(d)
+    if rc:
+        raise XcError(-rc, f"xc_domain_pause(d{domid}): 255 pauses already")
+    return 0
+
+
+def xc_domain_unpause(xch: xc_interface, domid: int) -> int:
+    """``int xc_domain_unpause(xc_interface *xch, uint32_t domid)`` (``XEN_DOMCTL_unpausedomain``).
+
+    One toolstack pause less (``EINVAL`` when none is left); the first unpause
+    of a new domain ends its build and lets it run.
+    """
+    xen = _xch(xch)
+    d = _dom(xen, "xc_domain_unpause", domid)
+    rc = xen.domain_unpause_by_systemcontroller(d)
+    if rc:
+        raise XcError(-rc, f"xc_domain_unpause(d{domid}): the domain is not paused")
+    return 0
 
 
 # -------------------------------------------------------------------- claims
@@ -272,21 +318,73 @@ def xc_domain_claim_memory(
     return 0
 
 
-def _claim_buffer(claim_set: Any, nr: int) -> Any:
+def _claim_buffer(
+    claim_set: Any, nr: int, entry: type[Any] = xen_memory_claim_t, name: str = "claim_set"
+) -> Any:
+    """A claim-entry pointer of the C prototype's type: an array, one entry, a list, or NULL."""
     if claim_set is None or isinstance(claim_set, ctypes.Array):
-        if isinstance(claim_set, ctypes.Array) and claim_set._type_ is not xen_memory_claim_t:
-            raise TypeError("claim_set must be an array of xen_memory_claim_t")
+        if isinstance(claim_set, ctypes.Array) and claim_set._type_ is not entry:
+            raise TypeError(f"{name} must be an array of {entry.__name__}")
         return claim_set
-    if isinstance(claim_set, xen_memory_claim_t):
-        return (xen_memory_claim_t * 1)(claim_set)
+    if isinstance(claim_set, entry):
+        return (entry * 1)(claim_set)
     if isinstance(claim_set, Sequence) and not isinstance(claim_set, (str, bytes)):
         for i, e in enumerate(claim_set):
-            if not isinstance(e, xen_memory_claim_t):
-                raise TypeError(f"claim_set[{i}] must be a xen_memory_claim_t")
-        return (xen_memory_claim_t * len(claim_set))(*claim_set)
-    raise TypeError(
-        f"claim_set must be a ctypes array, a list of entries or None, not {claim_set!r}"
-    )
+            if not isinstance(e, entry):
+                raise TypeError(f"{name}[{i}] must be a {entry.__name__}")
+        return (entry * len(claim_set))(*claim_set)
+    raise TypeError(f"{name} must be a ctypes array, a list of entries or None, not {claim_set!r}")
+
+
+def xc_domain_set_memory_claims(
+    xch: xc_interface, domid: int, claims: Any, nr: ctypes.c_uint32 | int
+) -> int:
+    """``int xc_domain_set_memory_claims(xc_interface *xch, uint32_t domid, const xen_domctl_memory_claim_t *claims, uint32_t nr)`` (v8).
+
+    Installs the claims of a paused domain that has none (``EBUSY`` when it
+    runs, ``EINVAL`` when it has claims); ``nr`` 0 releases every claim.
+    ``claims`` is a ctypes array of ``xen_domctl_memory_claim_t``, one entry,
+    a list of them, or ``None``.  On a v7 host the same domctl number is
+    ``XEN_DOMCTL_claim_memory``, which reads the argument's ``pad`` (0) as
+    mode SET.
+    """
+    xen = _xch(xch)
+    _int("domid", domid, U32)
+    n = nr.value if isinstance(nr, ctypes.c_uint32) else _int("nr", nr, U32)
+    buf = _claim_buffer(claims, n, xen_domctl_memory_claim_t, "claims")
+    d: Domain | int = xen.domains.get(domid, domid)
+    rc = xen.do_domctl_set_memory_claims(DOM0, d, n, buf)
+    if rc:
+        raise XcError(-rc, f"xc_domain_set_memory_claims(d{domid}): {_reason(xen)}")
+    return 0
+
+
+def xc_domain_get_memory_claims(
+    xch: xc_interface, domid: int, claims: Any, nr: ctypes.c_uint32
+) -> int:
+    """``int xc_domain_get_memory_claims(xc_interface *xch, uint32_t domid, xen_domctl_memory_claim_t *claims, uint32_t *nr)`` (v8).
+
+    ``nr`` is a ``ctypes.c_uint32``: the capacity of ``claims`` in, the count
+    out (also with ``ENOBUFS``, when the entries do not fit: ``claims=None``
+    with ``nr`` 0 is the size query).  The host-wide entry comes first when
+    it is nonzero, then each node with a claim.  A v7 host has no domctl 92:
+    ``ENOSYS``.
+    """
+    xen = _xch(xch)
+    _int("domid", domid, U32)
+    if not isinstance(nr, ctypes.c_uint32):
+        raise TypeError(
+            "nr is in/out: pass a ctypes.c_uint32 (xc_domain_get_memory_claims writes it)"
+        )
+    buf = _claim_buffer(claims, nr.value, xen_domctl_memory_claim_t, "claims")
+    d: Domain | int = xen.domains.get(domid, domid)
+    rc, nr_out = xen.do_domctl_get_memory_claims(DOM0, d, nr.value, buf)
+    nr.value = nr_out
+    if buf is not claims and isinstance(claims, list) and rc == 0:
+        claims[: len(buf)] = list(buf)
+    if rc:
+        raise XcError(-rc, f"xc_domain_get_memory_claims(d{domid}): {_reason(xen)}")
+    return 0
 
 
 # ------------------------------------------------------------ reservations

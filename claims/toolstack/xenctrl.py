@@ -1,5 +1,8 @@
 """The OCaml face: ``tools/ocaml/libs/xc/xenctrl.mli`` with the v7 binding (docs/toolstack.md#xenctrl).
 
+v8 dropped the binding: ``domain_claim_memory`` on a v8 host fails with
+``ENOSYS``, as a call the v8 tree does not have.
+
 Hypercall failures raise :class:`Error` (with ``.errno``), as ``failwith_xc``
 raises ``Xenctrl.Error``; the binding's own checks raise
 :class:`Invalid_argument` (a ``ValueError``) before any hypercall.  Values that
@@ -9,6 +12,7 @@ arguments libxc refuses before the hypercall and a closed handle.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -207,6 +211,11 @@ def domain_claim_memory(h: handle, domid: int, claims: Sequence[claim]) -> None:
 
     SET only.  An empty array, ``pages < 0`` or ``node < -1`` raise
     ``Invalid_argument`` before the hypercall; node ``-1`` is host-wide.
+
+    The binding is v7's (patch 3/3).  v8 has no OCaml binding and its libxc no
+    ``xc_domain_claim_memory``: on a v8 host the call fails as the missing
+    call would, with ``Error`` ``ENOSYS`` after the binding's own checks.  On
+    master it reaches a hypervisor without the domctl: ``ENOSYS`` too.
     """
     _h(h)
     _domid(domid)
@@ -222,6 +231,13 @@ def domain_claim_memory(h: handle, domid: int, claims: Sequence[claim]) -> None:
             raise Invalid_argument("domain_claim_memory: invalid pages or node")
         target = XEN_DOMCTL_CLAIM_MEMORY_HOST if c.node == -1 else c.node
         entries.append(xen_memory_claim_t(c.pages, target))
+    xen = h.xch.xen
+    if xen.rules.claim_sets and not xen.rules.ocaml_binding:
+        raise Error(
+            errno.ENOSYS,
+            f"domain_claim_memory: the {xen.rules.name} tree has no OCaml claims binding "
+            "(and no xc_domain_claim_memory); its toolstack uses xc_domain_set_memory_claims",
+        )
     arr = (xen_memory_claim_t * len(entries))(*entries)
     _call(
         lambda: libxc.xc_domain_claim_memory(
