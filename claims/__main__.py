@@ -1,4 +1,4 @@
-"""``python -m claims run FILE [--semantics master,v6,v7] [--html OUT]``."""
+"""``python -m claims run FILE [--semantics master,v7,v8] [--html OUT]``."""
 
 from __future__ import annotations
 
@@ -25,7 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="replay a scenario file under one or more rule sets")
     run.add_argument("file", type=Path, help="a .yaml/.json file, or the name of a shipped one")
-    run.add_argument("--semantics", type=_semantics, default=["master", "v6", "v7"])
+    run.add_argument(
+        "--semantics",
+        type=_semantics,
+        default=["master", "v7", "v8"],
+        help=f"comma-separated versions of the series, of {', '.join(sorted(RULE_SETS))} "
+        "(default: master,v7,v8)",
+    )
     run.add_argument("--html", type=Path, help="also write a self-contained HTML report")
     args = parser.parse_args(argv)
 

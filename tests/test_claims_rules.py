@@ -206,7 +206,7 @@ def test_legacy_three_pages_claiming_ten() -> None:
     assert d.outstanding_pages == 7
 
 
-@pytest.mark.parametrize("semantics", ["master", "v6", "v7"])
+@pytest.mark.parametrize("semantics", ["master", "v6", "v7", "v8"])
 def test_upstream_legacy_test_mem_claim(semantics: str) -> None:
     """tools/tests/mem-claim: claim 1024, populate order 9, 512 left, destroy, 0."""
     xen = four_nodes(semantics=semantics, pages=1024)
@@ -244,7 +244,7 @@ def test_offline_recalls_node_claims_in_domain_order() -> None:
     assert xen.node_avail_pages[0] == 13
 
 
-@pytest.mark.parametrize("semantics", ["master", "v6", "v7"])
+@pytest.mark.parametrize("semantics", ["master", "v6", "v7", "v8"])
 @pytest.mark.parametrize("seed", range(6))
 def test_gates_are_monotone_in_free_memory(semantics: str, seed: int) -> None:
     """More free memory, with claims unchanged, never turns a gate's pass into a refusal.

@@ -169,7 +169,7 @@ from claims.hypervisor.public import XEN_DOMCTL_CLAIM_MEMORY_HOST
 from claims.hypervisor.memory import XENMEMF_exact_node, XENMEMF_node
 
 out = [claims.core_build()]
-for semantics in ("master", "v6", "v7"):
+for semantics in ("master", "v6", "v7", "v8"):
     rng = random.Random(semantics)
     n = 1 << 10
     xen = claims.Xen([range(n, 2 * n), range(2 * n, 3 * n)], semantics=semantics, max_order=9)

@@ -87,7 +87,7 @@ def step(xen: claims.Xen, rng: random.Random, broken: bool) -> None:
         xen.domain_create(node_affinity=rng.sample(range(3), rng.randint(1, 3)))
 
 
-@pytest.mark.parametrize("semantics", ["master", "v6", "v7"])
+@pytest.mark.parametrize("semantics", ["master", "v6", "v7", "v8"])
 @pytest.mark.parametrize("seed", range(3))
 def test_random_steps_keep_invariants(seed: int, semantics: str) -> None:
     rng = random.Random(seed * 7919 + len(semantics))

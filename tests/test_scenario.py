@@ -103,7 +103,7 @@ def test_json_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_shipped_scenarios_run_under_every_rule_set(path: Path) -> None:
-    cmp = compare(load(path))
+    cmp = compare(load(path), ["master", "v6", "v7", "v8"])
     for r in cmp.runs:
         r.xen.check_invariants()
         assert len(r.results) == len(cmp.scenario.steps)
@@ -111,7 +111,7 @@ def test_shipped_scenarios_run_under_every_rule_set(path: Path) -> None:
 
 
 def test_parallel_builds_numbers() -> None:
-    cmp = compare(load(shipped("parallel-builds")))
+    cmp = compare(load(shipped("parallel-builds")), ["master", "v6", "v7"])
     master, v6, v7 = cmp.runs
     # with only host-wide claims, vm2 takes node 0 and vm1's exact build fails
     assert master.results[2].pages_by_node == {0: 4096}
@@ -166,18 +166,18 @@ steps:
 
 def test_question_scenarios_numbers() -> None:
     root = SHIPPED
-    master, v6, v7 = compare(load(root / "shortfall-gate.yaml")).runs
+    master, v6, v7 = compare(load(root / "shortfall-gate.yaml"), ["master", "v6", "v7"]).runs
     assert [r.results[2].outcome for r in (master, v6, v7)] == [
         "0 of 1 extents",
         "0",
         "0 of 1 extents",
     ]
-    master, v6, v7 = compare(load(root / "offline-recall.yaml")).runs
+    master, v6, v7 = compare(load(root / "offline-recall.yaml"), ["master", "v6", "v7"]).runs
     assert v7.results[-1].claims == {"a": (1998, (1998, 0)), "b": (2096, (2096, 0))}
     assert v6.results[-1].counters["claimed_pages"] == (4096, 0)  # more claimed than free
     assert v6.results[-1].counters["node_avail_pages"] == (4094, 4096)
     assert master.results[-1].counters["outstanding_claims"] == 8192 > 8190
-    *_, v7 = compare(load(root / "claim-set-size.yaml")).runs
+    *_, v7 = compare(load(root / "claim-set-size.yaml"), ["master", "v6", "v7"]).runs
     assert [s.outcome for s in v7.results] == ["0", "ENOENT", "E2BIG"]
 
 
@@ -201,3 +201,35 @@ def test_numainfo_step_shows_memfree_counts_claims() -> None:
         "memfree [4096, 3584] pages (claims included); unclaimed [1096, 3584]"
     )
     assert [s.outcome for s in v7.results[3:]] == ["ENOMEM", "0"]
+
+
+def test_v8_refuses_replacement_and_releases_with_an_empty_set() -> None:
+    """replace-claim: v7 moves the claim in one SET; v8 needs release-then-set, and another
+    domain's allocation in between takes the memory the claim wanted."""
+    master, v7, v8 = compare(load(shipped("replace-claim")), ["master", "v7", "v8"]).runs
+    assert [r.outcome for r in master.results[:3]] == ["ENOSYS"] * 3
+    assert [r.outcome for r in v7.results[:3]] == ["0", "0", "EINVAL"]
+    assert [r.outcome for r in v8.results[:3]] == ["0", "EINVAL", "0"]
+    assert v7.results[1].claims["vm"] == (2048, (0, 2048))  # moved to node 1
+    assert v8.results[1].claims["vm"] == (2048, (2048, 0))  # unchanged
+    assert v8.results[2].claims["vm"] == (0, (0, 0))  # released
+    assert v7.results[3].outcome == "4 of 6 extents"  # node 1's claim protects it
+    assert v8.results[3].outcome == "0" and v8.results[3].pages_by_node == {1: 3072}
+    assert v7.results[4].outcome == "0" and v8.results[4].outcome == "ENOMEM"
+
+
+def test_v8_needs_a_paused_domain_to_set_claims() -> None:
+    v7, v8 = compare(load(shipped("claim-while-running")), ["v7", "v8"]).runs
+    assert [r.outcome for r in v7.results] == [
+        "0",
+        "0",
+        "0",
+        "0",
+        "EINVAL",
+        "0",
+        "0",
+        "0",
+        "EINVAL",
+    ]
+    assert [r.outcome for r in v8.results] == ["0", "EBUSY", "0", "0", "0", "0", "0", "0", "EINVAL"]
+    assert v8.results[6].claims["vm"] == (1000, (1000, 0))

@@ -159,7 +159,7 @@ def register(cls: type[RuleSet]) -> type[RuleSet]:
 
 
 def rules_for(semantics: object) -> RuleSet:
-    """The rule set named *semantics* (``master``, ``v6`` or ``v7``)."""
+    """The rule set named *semantics* (``master``, ``v6``, ``v7``, ``v8``: ``claims/series/``)."""
     if not isinstance(semantics, str) or semantics not in RULE_SETS:
         raise ValueError(f"semantics must be one of {sorted(RULE_SETS)}, not {semantics!r}")
     return RULE_SETS[semantics]()

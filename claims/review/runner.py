@@ -21,6 +21,7 @@ from ..hypervisor.memory import XENMEMF_exact_node, XENMEMF_node
 from ..hypervisor.public import (
     XEN_DOMCTL_CLAIM_MEMORY_GET,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
+    xen_domctl_memory_claim_t,
     xen_memory_claim_t,
 )
 from ..hypervisor.xen import Xen
@@ -108,6 +109,8 @@ class Runner:
             "populate": self._populate,
             "decrease": self._decrease,
             "finish_build": self._finish_build,
+            "pause": self._pause,
+            "unpause": self._unpause,
             "numainfo": self._numainfo,
             "offline": self._offline,
             "online": self._online,
@@ -135,13 +138,27 @@ class Runner:
         self.next_gfn[st["domain"]] = 0
         return 0, "0", f"d{d.domid}", []
 
-    def _claim(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
-        ents = [xen_memory_claim_t(e["pages"], e["target"]) for e in st["entries"]]
+    @property
+    def _v8_abi(self) -> bool:
+        """The host's toolstack speaks v8's domctls (set/get) rather than v7's claim_memory."""
+        return self.xen.rules.name == "v8"
+
+    def _set_claims(self, d: Domain, entries: list[tuple[int, int]]) -> int:
+        """The claim domctl as the host version's toolstack issues it (v7: SET; v8: set)."""
+        if self._v8_abi:
+            ents8 = [xen_domctl_memory_claim_t(p, t) for p, t in entries]
+            arr8 = (xen_domctl_memory_claim_t * max(1, len(ents8)))(*ents8)
+            return self.xen.do_domctl_set_memory_claims(DOM0, d, len(ents8), arr8)
+        ents = [xen_memory_claim_t(p, t) for p, t in entries]
         arr = (xen_memory_claim_t * max(1, len(ents)))(*ents)
-        d = self._dom(st["domain"])
         rc, _ = self.xen.do_domctl_claim_memory(
             DOM0, d, XEN_DOMCTL_CLAIM_MEMORY_SET, len(ents), arr
         )
+        return rc
+
+    def _claim(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
+        entries = [(e["pages"], e["target"]) for e in st["entries"]]
+        rc = self._set_claims(self._dom(st["domain"]), entries)
         return rc, errname(rc), self._reason(), []
 
     def _legacy_claim(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
@@ -149,15 +166,23 @@ class Runner:
         return rc, errname(rc), self._reason(), []
 
     def _release(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
-        rc = self.xen.do_memory_op_claim_pages(DOM0, self.names[st["domain"]], 0)
+        if st.get("empty_set"):
+            rc = self._set_claims(self._dom(st["domain"]), [])
+        else:
+            rc = self.xen.do_memory_op_claim_pages(DOM0, self.names[st["domain"]], 0)
         return rc, errname(rc), self._reason(), []
 
     def _get_claims(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
         size = st.get("buffer", MAX_NODES + 1)
-        buf = (xen_memory_claim_t * max(1, size))()
-        rc, nr = self.xen.do_domctl_claim_memory(
-            DOM0, self._dom(st["domain"]), XEN_DOMCTL_CLAIM_MEMORY_GET, size, buf
-        )
+        d = self._dom(st["domain"])
+        if self._v8_abi:
+            buf: Any = (xen_domctl_memory_claim_t * max(1, size))()
+            rc, nr = self.xen.do_domctl_get_memory_claims(DOM0, d, size, buf)
+        else:
+            buf = (xen_memory_claim_t * max(1, size))()
+            rc, nr = self.xen.do_domctl_claim_memory(
+                DOM0, d, XEN_DOMCTL_CLAIM_MEMORY_GET, size, buf
+            )
         if rc:
             return rc, errname(rc), f"{self._reason()}; nr_entries out: {nr}", []
         got = ", ".join(f"{target_name(e.target)}={e.pages}" for e in buf[:nr])
@@ -196,7 +221,19 @@ class Runner:
 
     def _finish_build(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
         rc = self.xen.domain_unpause_by_systemcontroller(self._dom(st["domain"]))
-        return rc, errname(rc), "creation finished", []
+        return rc, errname(rc), "creation finished" if rc == 0 else self._reason(), []
+
+    def _pause(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
+        d = self._dom(st["domain"])
+        rc = self.xen.domain_pause_by_systemcontroller(d)
+        return rc, errname(rc), f"paused (pause count {d.controller_pause_count})", []
+
+    def _unpause(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
+        d = self._dom(st["domain"])
+        rc = self.xen.domain_unpause_by_systemcontroller(d)
+        state = "running" if d.controller_pause_count == 0 else "still paused"
+        why = f"{state} (pause count {d.controller_pause_count})" if rc == 0 else "not paused"
+        return rc, errname(rc), why, []
 
     def _numainfo(self, st: dict[str, Any]) -> tuple[int, str, str, list[int]]:
         x = self.xen
@@ -287,7 +324,11 @@ class Comparison:
         return [i for i in range(len(self.scenario.steps)) if self.differs(i)]
 
 
-def compare(sc: Scenario, semantics: Sequence[str] = ("master", "v6", "v7")) -> Comparison:
+DEFAULT_SEMANTICS = ("master", "v7", "v8")
+"""The versions a scenario is compared under unless told: upstream, the posted v7, v8."""
+
+
+def compare(sc: Scenario, semantics: Sequence[str] = DEFAULT_SEMANTICS) -> Comparison:
     """Run *sc* once per rule set."""
     if not semantics:
         raise ValueError("name at least one rule set")

@@ -93,7 +93,9 @@ STEPS: dict[str, dict[str, Any]] = {
         entries={"type": "array", "items": _entry, "maxItems": MAX_NODES + 8},
     ),
     "legacy_claim": _step("legacy_claim", ["domain", "pages"], domain=_name, pages=_size),
-    "release": _step("release", ["domain"], domain=_name),
+    # release every claim: XENMEM_claim_pages(0), or with "empty_set" the claim domctl with no
+    # entries (v8's release; v6 and v7 refuse nr_entries 0 with EINVAL)
+    "release": _step("release", ["domain"], domain=_name, empty_set={"type": "boolean"}),
     # XEN_DOMCTL_claim_memory GET into a buffer of so many entries (0: the size query)
     "get_claims": _step(
         "get_claims",
@@ -122,6 +124,9 @@ STEPS: dict[str, dict[str, Any]] = {
         gfn=_frame,
     ),
     "finish_build": _step("finish_build", ["domain"], domain=_name),
+    # the toolstack's pause and unpause (a domain is created paused; v8's SET needs it paused)
+    "pause": _step("pause", ["domain"], domain=_name),
+    "unpause": _step("unpause", ["domain"], domain=_name),
     # what a toolstack's placement reads: XEN_SYSCTL_numainfo's memfree per node
     "numainfo": _step("numainfo", []),
     "offline": _step("offline", ["mfn"], mfn=_frame),

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..review.runner import Comparison
     from ..toolstack.bootstorm import StormResult
 
-RULE_DASH = {"master": "dot", "v6": "dash", "v7": "solid"}
+RULE_DASH = {"master": "dot", "v6": "dash", "v7": "solid", "v8": "dashdot"}
 
 
 def scenario_counters(cmp: Comparison) -> go.Figure:
