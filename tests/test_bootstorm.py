@@ -189,3 +189,45 @@ def test_a_guest_larger_than_a_node_is_claimed_and_placed_across_nodes() -> None
     assert big.numa_node_memory == (6144, 6144) and big.split and big.claim_left == 0
     assert small.placed == (0,) and small.numa_node_memory == (2048, 0)
     assert r.claims_left == 0 and r.guest_pages + r.free_pages == r.total_pages
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_v8_builders_claim_while_paused_release_with_an_empty_set_and_unpause(seed: int) -> None:
+    """On a v8 host the node-claim builder uses v8's ABI: it sets the claim while the new
+    domain is still paused (v8 refuses a running one with EBUSY), releases what is left with
+    an empty set and unpauses.  No storm step meets the rules v8 changed (no replacement, no
+    offlining), so each guest lands where it lands under v7."""
+    v7 = storm("node", seed, semantics="v7")
+    v8 = storm("node", seed, semantics="v8")
+    assert [(g.placed, g.claim, g.numa_node_memory) for g in v8.guests] == [
+        (g.placed, g.claim, g.numa_node_memory) for g in v7.guests
+    ]
+    assert v8.claims_left == 0 and v8.split_guests == v7.split_guests == 0
+
+
+def test_v8_storm_builds_unpause_every_guest() -> None:
+    guests = bs.storm_guests(6, 2, 8192, seed=2)
+    claims.Xen.debug_checks = True
+    xen_seen: list[claims.Xen] = []
+    real = bs.hosts.uniform
+
+    def spy(*a: object, **kw: object) -> claims.Xen:
+        x = real(*a, **kw)  # type: ignore[arg-type]
+        xen_seen.append(x)
+        return x
+
+    bs.hosts.uniform = spy  # type: ignore[assignment]
+    try:
+        r = bs.boot_storm(guests, "node", 2, node_pages=8192, semantics="v8")
+    finally:
+        bs.hosts.uniform = real  # type: ignore[assignment]
+    (xen,) = xen_seen
+    built = {g.domid for g in r.guests if g.built}
+    assert built and all(xen.domains[d].controller_pause_count == 0 for d in built)
+    sets = [e for e in xen.events if e.op == "do_domctl_set_memory_claims"]
+    installs = [e for e in sets if e.args["nr_entries"] and e.result == 0]
+    releases = [e for e in sets if e.args["nr_entries"] == 0]
+    left = sum(1 for g in r.guests if g.built and g.claim_left)
+    assert len(installs) >= len(built) and len(releases) == left  # an empty set for what is left
+    assert "do_domctl_claim_memory" not in {e.op for e in xen.events}
+    assert r.claims_left == 0

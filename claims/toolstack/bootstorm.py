@@ -11,8 +11,11 @@ Each worker builds guests the way a libxl-style toolstack does, one hypercall
    all nodes, as libxl does;
 3. set the domain's node affinity to the plan and **claim** by *mode*:
    ``none`` (no claim), ``legacy`` (``xc_domain_claim_pages`` for the whole
-   guest, host-wide) or ``node`` (a v7 claim set on the planned node, or split
-   across the planned nodes in proportion to their free memory);
+   guest, host-wide) or ``node`` (a claim set on the planned node, or split
+   across the planned nodes in proportion to their free memory: with v7's
+   ``xc_domain_claim_memory``, or on a v8 host with v8's
+   ``xc_domain_set_memory_claims``, while the new domain is still paused as
+   v8 requires);
 4. **populate** in turns of up to ``extents_per_call`` 2 MiB extents (or the
    same memory in 4 KiB pages for the tail), superpages first; a superpage
    extent that finds no free 2 MiB block falls back to 4 KiB pages, as
@@ -21,7 +24,9 @@ Each worker builds guests the way a libxl-style toolstack does, one hypercall
    node); otherwise no node is named and Xen follows the domain's node
    affinity, going to other nodes when those are full;
 5. **finish**: release what is left of the claim (libxenguest does after
-   populating) and record the guest's NUMA metrics.
+   populating: a zero claim set under v7, the empty set under v8), unpause
+   the domain (the build is over: ``xc_domain_unpause``) and record the
+   guest's NUMA metrics.
 
 Free memory read at plan time counts claimed pages (docs/claims.md#invariants), so a
 node claim can be refused with ``ENOMEM`` although the plan saw room: with
@@ -46,13 +51,17 @@ from typing import Any
 from ..hypervisor import hosts
 from ..hypervisor.constants import PAGE_SHIFT
 from ..hypervisor.memory import XENMEMF_exact_node
-from ..hypervisor.public import XEN_DOMCTL_CLAIM_MEMORY_SET, xen_memory_claim_t
+from ..hypervisor.public import (
+    XEN_DOMCTL_CLAIM_MEMORY_SET,
+    xen_domctl_memory_claim_t,
+    xen_memory_claim_t,
+)
 from ..hypervisor.xen import Xen
 from . import libxc
 from .libxc import XcError, xc_interface
 
 MODES = ("none", "legacy", "node")
-"""Claim modes: no claim, a legacy host-wide claim, a v7 node claim set."""
+"""Claim modes: no claim, a legacy host-wide claim, a node claim set (v7's or v8's ABI, by host)."""
 
 SUPERPAGE_ORDER = 9  # 2 MiB
 PAGES_PER_MIB = 1 << (20 - PAGE_SHIFT)
@@ -283,6 +292,7 @@ class _Storm:
         self.replan = replan
         self.calls = 0
         self.results: list[GuestResult] = []
+        self.v8_abi = xen.rules.name == "v8"  # the toolstack speaks v8's claims domctls
 
     # one generator per worker; each ``yield`` ends a turn
     def worker(self, wid: int) -> Step:
@@ -357,10 +367,15 @@ class _Storm:
                 g.host_claim = g.pages
             elif self.mode == "node":
                 shares = split_claim(free, nodes, g.pages)
-                entries = [xen_memory_claim_t(p, n) for n, p in zip(nodes, shares) if p]
-                libxc.xc_domain_claim_memory(
-                    self.xch, g.domid, XEN_DOMCTL_CLAIM_MEMORY_SET, len(entries), entries
-                )
+                pairs = [(p, n) for n, p in zip(nodes, shares) if p]
+                if self.v8_abi:  # v8: set claims on the domain while it is still paused
+                    ents8 = [xen_domctl_memory_claim_t(p, n) for p, n in pairs]
+                    libxc.xc_domain_set_memory_claims(self.xch, g.domid, ents8, len(ents8))
+                else:
+                    entries = [xen_memory_claim_t(p, n) for p, n in pairs]
+                    libxc.xc_domain_claim_memory(
+                        self.xch, g.domid, XEN_DOMCTL_CLAIM_MEMORY_SET, len(entries), entries
+                    )
                 g.claim = [0] * self.xen.nr_nodes
                 for n, p in zip(nodes, shares):
                     g.claim[n] = p
@@ -385,10 +400,14 @@ class _Storm:
         if built and left:  # libxenguest drops what is left of the claim after populating
             if self.mode == "legacy":
                 libxc.xc_domain_claim_pages(self.xch, g.domid, 0)
+            elif self.v8_abi:
+                libxc.xc_domain_set_memory_claims(self.xch, g.domid, None, 0)
             else:
                 libxc.xc_domain_claim_memory(
                     self.xch, g.domid, XEN_DOMCTL_CLAIM_MEMORY_SET, 1, [xen_memory_claim_t(0, 0)]
                 )
+        if built:  # the build is over: the toolstack lets the guest run
+            libxc.xc_domain_unpause(self.xch, g.domid)
         self.results.append(
             GuestResult(
                 name=g.name,
