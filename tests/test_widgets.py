@@ -220,6 +220,7 @@ def test_explorer_presets_rebuild_and_close_the_old_controllers() -> None:
     for key, nodes, semantics in [
         ("four-nodes", 4, "v7"),
         ("demo-v6", 2, "v6"),
+        ("demo-v8", 2, "v8"),
         ("big", 8, "v7"),
         ("demo", 2, "v7"),
     ]:
@@ -260,3 +261,38 @@ def test_stepper_reports_xens_bug_on_a_page_marked_offline(xen: claims.Xen) -> N
     assert "MFN 0x1fff is offlined, not free" in st.result.value
     assert "Xen would BUG() here; the model changed nothing" in st.result.value
     assert xen.state() == before
+
+
+def test_editor_follows_v8s_rules_on_a_v8_host(capsys: pytest.CaptureFixture[str]) -> None:
+    """On a v8 host Install is XEN_DOMCTL_set_memory_claims (no replacement: EINVAL while the
+    domain has claims; EBUSY once the toolstack let it run) and Release the empty set."""
+    xen = claims.hosts.demo("v8")
+    d1 = xen.domain_create()
+    ed = ClaimSetEditor(xen)
+    ed.node_pages[0].value = "1000"
+    ed.install.click()
+    assert d1.claims == [1000, 0] and ed.result.value.count("0: installed") == 1
+    ev = xen.events.last()
+    assert ev is not None and ev.op == "do_domctl_set_memory_claims"
+    ed.node_pages[0].value = ""
+    ed.node_pages[1].value = "10"
+    ed.install.click()
+    assert "EINVAL" in ed.result.value and "release them first" in ed.result.value
+    assert d1.claims == [1000, 0]  # refused: nothing changed
+    ed.release.click()
+    assert "0: released" in ed.result.value and d1.outstanding_pages == 0
+    ev = xen.events.last()
+    assert ev is not None and ev.args["nr_entries"] == 0
+    ed.install.click()
+    assert d1.claims == [0, 10]
+    ed.release.click()
+    ed.node_pages[1].value = "0"
+    ed.install.click()
+    assert "EINVAL" in ed.result.value and "zero pages" in ed.result.value
+    ed.node_pages[1].value = "10"
+    xen.domain_unpause_by_systemcontroller(d1)
+    ed.install.click()  # EBUSY comes before the entries are looked at
+    assert "EBUSY" in ed.result.value and d1.outstanding_pages == 0
+    ed.release.click()  # release works on a running domain
+    assert "0: released" in ed.result.value
+    assert capsys.readouterr().out == ""

@@ -24,6 +24,7 @@ from ..hypervisor.public import (
     XEN_DOMCTL_CLAIM_MEMORY_HOST,
     XEN_DOMCTL_CLAIM_MEMORY_LEGACY,
     XEN_DOMCTL_CLAIM_MEMORY_SET,
+    xen_domctl_memory_claim_t,
     xen_memory_claim_t,
 )
 from ..hypervisor.xen import Xen
@@ -122,11 +123,15 @@ class Controller:
 
 # ---------------------------------------------------------- ClaimSetEditor
 class ClaimSetEditor(Controller):
-    """Edit and install a domain's claim set through ``XEN_DOMCTL_claim_memory``.
+    """Edit and install a domain's claim set through the host version's claims domctl.
 
     A row per node (pages, with the node's unclaimed free memory beside it), a
     host-wide row, a row for any other target id, a legacy switch, Install and
     Release.  The result line shows 0 or the errno name with Xen's reason.
+    On a v6/v7 host Install is ``XEN_DOMCTL_claim_memory`` SET (replacing the
+    set) and Release a set of one zero entry; on a v8 host Install is
+    ``XEN_DOMCTL_set_memory_claims`` (``EINVAL`` while claims exist, ``EBUSY``
+    for a running domain) and Release the empty set.
     """
 
     def __init__(self, xen: Xen, domid: int | None = None) -> None:
@@ -213,10 +218,15 @@ class ClaimSetEditor(Controller):
 
     def _set(self, entries: list[xen_memory_claim_t]) -> None:
         d = self._domain()
-        arr = (xen_memory_claim_t * max(1, len(entries)))(*entries)
-        rc, _nr = self.xen.do_domctl_claim_memory(
-            self.xen.dom0, d, XEN_DOMCTL_CLAIM_MEMORY_SET, len(entries), arr
-        )
+        if self.xen.rules.name == "v8":  # v8's toolstack: XEN_DOMCTL_set_memory_claims
+            ents8 = [xen_domctl_memory_claim_t.from_buffer_copy(bytes(e)) for e in entries]
+            arr8 = (xen_domctl_memory_claim_t * max(1, len(ents8)))(*ents8)
+            rc = self.xen.do_domctl_set_memory_claims(self.xen.dom0, d, len(ents8), arr8)
+        else:
+            arr = (xen_memory_claim_t * max(1, len(entries)))(*entries)
+            rc, _nr = self.xen.do_domctl_claim_memory(
+                self.xen.dom0, d, XEN_DOMCTL_CLAIM_MEMORY_SET, len(entries), arr
+            )
         ev = self.xen.events.last_mine()
         reason = ev.info.get("reason", "") if ev else ""
         if rc == 0:
@@ -230,7 +240,10 @@ class ClaimSetEditor(Controller):
         self._set(self.entries())
 
     def _release(self) -> None:
-        self._set([xen_memory_claim_t(0, XEN_DOMCTL_CLAIM_MEMORY_HOST)])
+        if self.xen.rules.name == "v8":
+            self._set([])  # v8 releases with nr_entries 0
+        else:
+            self._set([xen_memory_claim_t(0, XEN_DOMCTL_CLAIM_MEMORY_HOST)])
 
 
 # ------------------------------------------------------- AllocationStepper
@@ -442,6 +455,7 @@ class ClaimsExplorer(Controller):
     PRESETS: ClassVar[dict[str, tuple[str, Callable[[], Xen]]]] = {
         "demo": ("demo: 2 nodes x 4096 pages (v7)", lambda: hosts.demo()),
         "demo-v6": ("demo: 2 nodes x 4096 pages (v6)", lambda: hosts.demo("v6")),
+        "demo-v8": ("demo: 2 nodes x 4096 pages (v8)", lambda: hosts.demo("v8")),
         "four-nodes": ("4 nodes x 4096 pages (v7)", lambda: hosts.uniform(4, 4096)),
         "big": ("8 nodes x 1 TiB (v7)", lambda: hosts.uniform(8, 1 << 28)),
     }
