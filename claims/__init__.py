@@ -6,7 +6,7 @@ only from itself and the layers below it; ``tests/test_layers.py`` checks it):
 
 * ``claims.hypervisor``: the model of Xen, a module per Xen source it follows;
 * ``claims.series``: one module per version of the claims series (``master``,
-  ``v6``, ``v7``), everything in which a version differs;
+  ``v6``, ``v7``, ``v8``), everything in which a version differs;
 * ``claims.toolstack``: the libxc and OCaml faces and the builders above them;
 * ``claims.review``: scenario files, their runner and reports, sweeps, replay;
 * ``claims.views``: figures (pure functions) and controllers (widgets);

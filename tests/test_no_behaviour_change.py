@@ -14,7 +14,8 @@ workload's results changed.  The record:
   ``-EINVAL`` as Xen's does; and a v7 GET through ``XEN_DOMCTL_claim_memory``
   on a dying domain leaves the caller's ``nr_entries`` as it was (80 stays 80,
   no longer the clamped 65), as Xen copies nothing back.  The v8 hash was
-  recorded then.
+  recorded then, and again when v8's ENOMEM reasons were reworded to state the
+  inequality (``... claimed > ... free``) instead of a negative "unclaimed".
 
 The workload runs every rule set through every public path that changes state:
 claim sets (the page_alloc.c function and the domctl, SET and GET, small GET
@@ -40,7 +41,7 @@ RECORDED = {
     "master": "3c65a30fea84f1e4da3ba1652a7b068a1bed85ba33e98134a76397a33274921d",
     "v6": "c6ff5f29e5c5cac2aec41016149a338789df8f90f1a45b48cdd997aceb411474",
     "v7": "ae22dda29ea25eab472b033f79803c00dbe1adb5bc5a4c6d6eab23aff43ecef5",
-    "v8": "17be77c037cc78d73018c57a962098c7c9d8c6fbf3c779816901c9cec24af821",
+    "v8": "718ce6614510a3beb0775c33e02f05591b6cbc6305427b7b5eff988193e9ccec",
 }
 
 

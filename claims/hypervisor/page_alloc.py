@@ -87,6 +87,10 @@ class RuleSet:
     name: ClassVar[str] = ""
     claim_sets: ClassVar[bool] = False
     """The version has claim sets (``domain_set_claim_entries``)."""
+    claims_abi: ClassVar[str] = ""
+    """The claims domctls a toolstack for this version issues: ``""`` (none),
+    ``"claim_memory"`` (v6, v7: ``XEN_DOMCTL_claim_memory`` with a mode) or
+    ``"memory_claims"`` (v8: ``XEN_DOMCTL_set/get_memory_claims``)."""
     ocaml_binding: ClassVar[bool] = False
     """The version's tree has the OCaml binding ``domain_claim_memory`` (v7 3/3)."""
     claims_within_free: ClassVar[bool] = False

@@ -141,7 +141,7 @@ class Runner:
     @property
     def _v8_abi(self) -> bool:
         """The host's toolstack speaks v8's domctls (set/get) rather than v7's claim_memory."""
-        return self.xen.rules.name == "v8"
+        return self.xen.rules.claims_abi == "memory_claims"
 
     def _set_claims(self, d: Domain, entries: list[tuple[int, int]]) -> int:
         """The claim domctl as the host version's toolstack issues it (v7: SET; v8: set)."""

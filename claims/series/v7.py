@@ -50,6 +50,7 @@ class V7(Master):
 
     name = "v7"
     claim_sets = True
+    claims_abi = "claim_memory"
     ocaml_binding = True
     claims_within_free = True
     get_mode: ClassVar[bool] = True

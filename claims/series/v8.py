@@ -65,6 +65,7 @@ class V8(V7):
 
     name = "v8"
     claim_sets = True
+    claims_abi = "memory_claims"
     ocaml_binding = False
     claims_within_free = False
 
@@ -158,13 +159,15 @@ class V8(V7):
                 "release them first (nr_entries 0)"
             )
         if heap.outstanding_claims + total > heap.total_avail_pages:
-            unclaimed = heap.total_avail_pages - heap.outstanding_claims
-            return -errno.ENOMEM, f"{total} pages > {unclaimed} unclaimed on the host"
+            return -errno.ENOMEM, (
+                f"{total} pages + {heap.outstanding_claims} claimed > "
+                f"{heap.total_avail_pages} free on the host"
+            )
         for node, pages in nodes:
             if heap.claimed_pages[node] + pages > heap.node_avail_pages[node]:
-                unclaimed = heap.node_avail_pages[node] - heap.claimed_pages[node]
                 return -errno.ENOMEM, (
-                    f"node {node}: {pages} pages > {unclaimed} unclaimed pages there"
+                    f"node {node}: {pages} pages + {heap.claimed_pages[node]} claimed > "
+                    f"{heap.node_avail_pages[node]} free there"
                 )
         node_total = 0
         for node, pages in nodes:

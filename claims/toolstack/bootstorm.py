@@ -292,7 +292,7 @@ class _Storm:
         self.replan = replan
         self.calls = 0
         self.results: list[GuestResult] = []
-        self.v8_abi = xen.rules.name == "v8"  # the toolstack speaks v8's claims domctls
+        self.v8_abi = xen.rules.claims_abi == "memory_claims"  # v8's set/get domctls
 
     # one generator per worker; each ``yield`` ends a turn
     def worker(self, wid: int) -> Step:

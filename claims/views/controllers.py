@@ -218,7 +218,7 @@ class ClaimSetEditor(Controller):
 
     def _set(self, entries: list[xen_memory_claim_t]) -> None:
         d = self._domain()
-        if self.xen.rules.name == "v8":  # v8's toolstack: XEN_DOMCTL_set_memory_claims
+        if self.xen.rules.claims_abi == "memory_claims":  # v8: XEN_DOMCTL_set_memory_claims
             ents8 = [xen_domctl_memory_claim_t.from_buffer_copy(bytes(e)) for e in entries]
             arr8 = (xen_domctl_memory_claim_t * max(1, len(ents8)))(*ents8)
             rc = self.xen.do_domctl_set_memory_claims(self.xen.dom0, d, len(ents8), arr8)
@@ -240,7 +240,7 @@ class ClaimSetEditor(Controller):
         self._set(self.entries())
 
     def _release(self) -> None:
-        if self.xen.rules.name == "v8":
+        if self.xen.rules.claims_abi == "memory_claims":
             self._set([])  # v8 releases with nr_entries 0
         else:
             self._set([xen_memory_claim_t(0, XEN_DOMCTL_CLAIM_MEMORY_HOST)])
