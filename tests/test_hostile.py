@@ -56,11 +56,13 @@ class World:
     Two nodes of 16 MFNs (16..47); MFNs 44..47 are not yet in the heap.  d1
     has 4 mapped frames (gfns 0-3, one of them pending offline), a node claim
     and a host claim; d2 is empty; d3 was killed (its pages freed dirty); one
-    anonymous page is allocated.
+    anonymous page is allocated.  d1 and d2 are paused by the toolstack, as
+    ``domain_create`` leaves them.  *semantics* is the host's version of the
+    series; on ``v8`` there is also d4, unpaused (running) and without claims.
     """
 
-    def __init__(self) -> None:
-        xen = claims.hosts.native_harness(16)
+    def __init__(self, semantics: str = "v7") -> None:
+        xen = claims.hosts.native_harness(16, semantics=semantics)
         xen.init_heap_pages(16, 28)
         self.xen = xen
         self.d1, self.d2 = xen.domains[1], xen.domains[2]
@@ -88,6 +90,10 @@ class World:
         self.closed_h = xenctrl.interface_open(xen)
         xenctrl.interface_close(self.closed_h)
         self.dom0 = DOM0
+        if semantics == "v8":
+            running = xen.domain_create(4)
+            assert xen.domain_unpause_by_systemcontroller(running) == 0
+            self.running = running
 
     # fresh buffers for every call: GET writes into them
     @property
@@ -279,6 +285,11 @@ KINDS: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {
     "nr_entries": (
         ("x", None, 1.5, NAN, True, [1], object(), ctypes.c_int32(2), ctypes.c_uint64(2)),
         (-1, 1 << 32, 0, 66, (1 << 32) - 1, ctypes.c_uint32(0), ctypes.c_uint32(66)),
+    ),
+    # v8 reads a SET of 0 entries as "release every claim": 0 is a valid count there
+    "nr_entries v8": (
+        ("x", None, 1.5, NAN, True, [1], object(), ctypes.c_int32(2), ctypes.c_uint64(2)),
+        (-1, 1 << 32, 66, (1 << 32) - 1, ctypes.c_uint32(66)),
     ),
     "int64": (
         ("x", None, 1.5, NAN, INF, True, [1], object(), 1j),
@@ -764,8 +775,23 @@ def call(row: Row, w: World, kwargs: dict[str, Any]) -> tuple[Any, BaseException
         return None, e
 
 
-def check_refused(row: Row, w: World, param: str, value: Any, wrong: bool) -> None:
-    """Call *row* with *value* for *param* (valid values elsewhere); assert it was refused."""
+def is_refusal(result: Any) -> bool:
+    """A Xen refusal by return value: a negative errno (alone or first), or ``None``."""
+    if isinstance(result, tuple) and result:
+        result = result[0]
+    return result is None or (
+        isinstance(result, int) and not isinstance(result, bool) and result < 0
+    )
+
+
+def check_refused(
+    row: Row, w: World, param: str, value: Any, wrong: bool, strict: bool = False
+) -> None:
+    """Call *row* with *value* for *param* (valid values elsewhere); assert it was refused.
+
+    *strict*: a call that returns must return a refusal (``is_refusal``), not merely
+    leave the host as it was.
+    """
     xen = w.xen
     before = xen.state()
     nev = len(xen.events)
@@ -777,6 +803,7 @@ def check_refused(row: Row, w: World, param: str, value: Any, wrong: bool) -> No
         assert not wrong or row.args[param].kind in row.face.memory_kinds, (
             f"{what} returned {result!r}: a wrong type must be refused with an exception"
         )
+        assert not strict or is_refusal(result), f"{what} returned {result!r}: not a refusal"
     else:
         assert isinstance(exc, row.face.allowed), (
             f"{what} raised {type(exc).__name__}: {exc} (not one of {row.face.name}'s errors)"
@@ -808,6 +835,142 @@ def test_hostile_arguments(row: Row) -> None:
         before = w.xen.state()
         row.fn(w)()
         assert w.xen.state() == before
+
+
+# ------------------------------------------------------------ a v8 host
+# The v8 callables, and the claim calls whose meaning v8 changes, run against a v8
+# World too.  Their valid arguments there are a call that succeeds on v8 (checked by
+# test_v8_valid_calls_succeed), so that a refusal is the hostile value's doing:
+#
+# * v8 installs claims only where none exist and only on a domain the toolstack has
+#   paused: SETs go to d2 (paused, no claims), and d1 (has claims) and d4 (running)
+#   become hostile values;
+# * a SET of 0 entries releases every claim on v8 (v7: EINVAL), so 0 is not a hostile
+#   count there ("nr_entries v8");
+# * v7's domctl 91 is v8's set_memory_claims with the mode read as pad: every nonzero
+#   mode, GET included, is hostile;
+# * XENMEM_claim_pages is master's again: any new claim over d1's is EINVAL.
+D4 = W("running")
+V8_ARGS: dict[str, dict[str, Arg] | None] = {
+    # None: the row's own arguments, which already make a v8 call that succeeds
+    "Xen.do_domctl_set_memory_claims": {
+        "caller": A("caller", W("dom0"), D1, D2),
+        "d": A("domain|domid", D2, D1, D4, 1, 4),
+        "nr_entries": A("int", 2, 3, 66, 65536, 65537, (1 << 32) - 1),
+        "claims": A("guest entries", W("entries2")),
+        "pad": A("int", 0, 1, 2, HOST, (1 << 32) - 1),
+    },
+    "Xen.do_domctl_get_memory_claims": {
+        "caller": A("caller", W("dom0"), D1, D2),
+        "d": A("domain|domid", D1),
+        "nr_entries": A("int", 2, 0, 1, 66, (1 << 32) - 1),
+        "claims": A("guest entries", W("entries2")),
+        "pad": A("int", 0, 1, 2, HOST, (1 << 32) - 1),
+    },
+    "Xen.domain_pause_by_systemcontroller": None,
+    "Xen.domain_unpause_by_systemcontroller": {"d": A("domain", D1, D4)},
+    "Xen.domain_set_claim_entries": {
+        "d": A("domain", D2, D1),
+        "entries": A("entries", [E(3, 0)], names=("entr",)),
+    },
+    "Xen.domain_get_claim_entries": {"d": A("domain", D1), "max_entries": A("int", 4, 0, 1)},
+    "Xen.domain_set_outstanding_pages": {"d": A("domain", D1), "pages": A("int", 0, 1, 5, 100)},
+    "Xen.do_domctl_claim_memory": {
+        "caller": A("caller", W("dom0"), D1, D2),
+        "d": A("domain|domid", D2, D1, D4, 1, 4),
+        "mode": A("int", SET, GET, 2, HOST, LEGACY, (1 << 32) - 1),
+        "nr_entries": A("int", 2, 3, 66, 65536, 65537, (1 << 32) - 1),
+        "entries": A("guest entries", W("entries2")),
+    },
+    "libxc.xc_domain_set_memory_claims": {
+        "xch": XCH,
+        "domid": A("domid", 2, 1, 4),
+        "claims": A("claim_set v8", W("entries2_v8")),
+        "nr": A("int", 2, 3, 66, (1 << 32) - 1),
+    },
+    "libxc.xc_domain_get_memory_claims": None,
+    "libxc.xc_domain_pause": None,
+    "libxc.xc_domain_unpause": {"xch": XCH, "domid": A("domid", 1, 4)},
+    "libxc.xc_domain_claim_memory": {
+        "xch": XCH,
+        "domid": A("domid", 2, 1, 4),
+        "mode": A("int", SET, GET, 2, HOST, LEGACY),
+        "nr_entries": A("nr_entries v8", W("nr2")),
+        "claim_set": A("claim_set", W("entries2")),
+    },
+    "libxc.xc_domain_claim_pages": {
+        "xch": XCH,
+        "domid": DOMID1,
+        "nr_pages": A("int", 0, 1, 5, 100),
+    },
+    "libxc.xen_domctl_memory_claim_t": None,
+    "libxc.xen_domctl_memory_claims": None,
+}
+_ROW = {r.name: r for r in ROWS}
+V8_ROWS: list[Row] = [
+    Row(n, _ROW[n].face, _ROW[n].fn, _ROW[n].args if a is None else a) for n, a in V8_ARGS.items()
+]
+
+
+def test_v8_rows_match_the_rows() -> None:
+    """Each v8 row is a row of the table, with the same parameters."""
+    for r in V8_ROWS:
+        assert r.name in _ROW, f"{r.name}: no such row"
+        assert set(r.args) == set(_ROW[r.name].args), f"{r.name}: parameters differ"
+
+
+@pytest.mark.parametrize("row", V8_ROWS, ids=[r.name for r in V8_ROWS])
+def test_v8_valid_calls_succeed(row: Row) -> None:
+    """On a v8 World the valid arguments of each v8 row make a call that succeeds."""
+    w = World("v8")
+    result = row.fn(w)(**{p: resolve(a.ok, w) for p, a in row.args.items()})
+    if isinstance(result, tuple):
+        result = result[0]
+    assert not isinstance(result, int) or result == 0, f"{row.name} returned {result}"
+    w.xen.check_invariants()
+
+
+def changes_state(row: Row) -> bool:
+    """Whether the valid call of *row* changes a fresh v8 World (a SET, a pause)."""
+    w = World("v8")
+    before = w.xen.state()
+    row.fn(w)(**{p: resolve(a.ok, w) for p, a in row.args.items()})
+    return w.xen.state() != before
+
+
+@pytest.mark.parametrize("row", V8_ROWS, ids=[r.name for r in V8_ROWS])
+def test_hostile_arguments_v8(row: Row) -> None:
+    """The v8 rows on a v8 World: each hostile value refused, the host unchanged.
+
+    Where the valid call changes the host, a hostile value that returns must return
+    a refusal: an accepted call that happens to change nothing (a release where
+    there is no claim) is not refused.  Reads (GET, the structs) are only checked
+    to change nothing: a larger buffer or any bytes in an output buffer are fine.
+    """
+    w = World("v8")
+    assert w.xen.rules.name == "v8"
+    strict = changes_state(row)
+    for param, arg in row.args.items():
+        for value, wrong in hostile(arg, w):
+            check_refused(row, w, param, value, wrong, strict=strict)
+
+
+def test_v8_set_rows_are_strict() -> None:
+    """The rows whose valid call changes a v8 host: every SET, pause and claim."""
+    strict = {r.name for r in V8_ROWS if changes_state(r)}
+    assert strict == {
+        "Xen.do_domctl_set_memory_claims",
+        "Xen.domain_pause_by_systemcontroller",
+        "Xen.domain_unpause_by_systemcontroller",
+        "Xen.domain_set_claim_entries",
+        "Xen.domain_set_outstanding_pages",
+        "Xen.do_domctl_claim_memory",
+        "libxc.xc_domain_set_memory_claims",
+        "libxc.xc_domain_pause",
+        "libxc.xc_domain_unpause",
+        "libxc.xc_domain_claim_memory",
+        "libxc.xc_domain_claim_pages",
+    }
 
 
 # ---------------------------------------------------------- hypothesis: values
@@ -951,3 +1114,40 @@ def test_ocaml_claims_fuzzed(claims_: list[claim]) -> None:
     else:
         assert claims_ and all(c.pages >= 0 and c.node >= -1 for c in claims_)
     w.xen.check_invariants()
+
+
+V8_SET_ERRNOS = SET_ERRNOS | {
+    -errno.ESRCH,
+    -errno.E2BIG,
+    -errno.EFAULT,
+    -errno.EBUSY,
+    -errno.EOPNOTSUPP,
+}
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    st.lists(ENTRY, max_size=6),
+    st.one_of(st.integers(0, 8), st.sampled_from([66, 65536, (1 << 32) - 1])),
+    st.sampled_from([0, 0, 0, 1, (1 << 32) - 1]),
+    st.sampled_from([1, 2, 3, 4, 99]),
+)
+def test_v8_memory_claims_domctls_fuzzed(entries: list[E], nr: int, pad: int, domid: int) -> None:
+    """v8's two domctls with any buffer, count, pad and domid (d1 has claims, d2 is paused
+    without claims, d3 was killed, d4 runs): SET installs only on d2 (or releases with
+    ``nr`` 0), else refuses with no change; GET never changes anything."""
+    w = World("v8")
+    before = w.xen.state()
+    buf = (E8 * len(entries))(*[E8.from_buffer_copy(bytes(e)) for e in entries]) or None
+    target = w.killed if domid == 3 else w.xen.domains.get(domid, domid)
+    rc = w.xen.do_domctl_set_memory_claims(DOM0, target, nr, buf, pad)
+    assert rc in V8_SET_ERRNOS
+    if rc:
+        assert w.xen.state() == before
+    else:
+        assert pad == 0 and (nr == 0 or domid == 2)
+    w.xen.check_invariants()
+    before = w.xen.state()
+    rc, _nr = w.xen.do_domctl_get_memory_claims(DOM0, target, nr, buf, pad)
+    assert rc in {0, -errno.ENOBUFS, -errno.EINVAL, -errno.ESRCH, -errno.EFAULT}
+    assert w.xen.state() == before
