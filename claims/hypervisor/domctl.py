@@ -103,21 +103,13 @@ def do_domctl_claim_memory(
     check_caller(xen, caller)
     check_int("mode", mode, 0, (1 << 32) - 1)
     check_int("nr_entries", nr_entries, 0, (1 << 32) - 1)
-    args: dict[str, Any] = {
-        "caller": caller_key(caller),
-        "d": d.domid if isinstance(d, Domain) else d,
-        "mode": mode,
-        "nr_entries": nr_entries,
-    }
+    args = _domctl_args(caller, d, mode=mode, nr_entries=nr_entries)
     if mode == XEN_DOMCTL_CLAIM_MEMORY_SET:
         args["entries"] = _entries_arg(entries, nr_entries)
     rc, nr, reason = do_domctl(
         xen, caller, XEN_DOMCTL_claim_memory, "claim_memory", d, nr_entries, entries, mode
     )
-    info: dict[str, Any] = {"nr_entries_out": nr, "reason": reason}
-    dom = lookup(xen, d)
-    if dom is not None:
-        info["claims"] = domain_claims(dom)
+    info = _domctl_info(xen, d, nr_entries_out=nr, reason=reason)
     if mode == XEN_DOMCTL_CLAIM_MEMORY_SET and rc in (0,) and entries is not None:
         info["entries"] = [(target_name(e.target), e.pages) for e in list(entries)[:nr_entries]]
     claim_event(xen, "do_domctl_claim_memory", args, rc, **info)
@@ -143,21 +135,12 @@ def do_domctl_set_memory_claims(
     check_caller(xen, caller)
     check_int("nr_entries", nr_entries, 0, (1 << 32) - 1)
     check_int("pad", pad, 0, (1 << 32) - 1)
-    args: dict[str, Any] = {
-        "caller": caller_key(caller),
-        "d": d.domid if isinstance(d, Domain) else d,
-        "nr_entries": nr_entries,
-        "pad": pad,
-        "entries": _entries_arg(claims, nr_entries),
-    }
+    args = _domctl_args(caller, d, nr_entries=nr_entries, pad=pad)
+    args["entries"] = _entries_arg(claims, nr_entries)
     rc, _nr, reason = do_domctl(
         xen, caller, XEN_DOMCTL_set_memory_claims, "set_memory_claims", d, nr_entries, claims, pad
     )
-    info: dict[str, Any] = {"reason": reason}
-    dom = lookup(xen, d)
-    if dom is not None:
-        info["claims"] = domain_claims(dom)
-    claim_event(xen, "do_domctl_set_memory_claims", args, rc, **info)
+    claim_event(xen, "do_domctl_set_memory_claims", args, rc, **_domctl_info(xen, d, reason=reason))
     return rc
 
 
@@ -178,21 +161,27 @@ def do_domctl_get_memory_claims(
     check_caller(xen, caller)
     check_int("nr_entries", nr_entries, 0, (1 << 32) - 1)
     check_int("pad", pad, 0, (1 << 32) - 1)
-    args: dict[str, Any] = {
-        "caller": caller_key(caller),
-        "d": d.domid if isinstance(d, Domain) else d,
-        "nr_entries": nr_entries,
-        "pad": pad,
-    }
+    args = _domctl_args(caller, d, nr_entries=nr_entries, pad=pad)
     rc, nr, reason = do_domctl(
         xen, caller, XEN_DOMCTL_get_memory_claims, "get_memory_claims", d, nr_entries, claims, pad
     )
-    info: dict[str, Any] = {"nr_entries_out": nr, "reason": reason}
+    info = _domctl_info(xen, d, nr_entries_out=nr, reason=reason)
+    claim_event(xen, "do_domctl_get_memory_claims", args, rc, **info)
+    return rc, nr
+
+
+def _domctl_args(caller: Caller | Domain, d: Domain | int, **fields: int) -> dict[str, Any]:
+    """A claims domctl's arguments as its event records them: the caller, the domain, the
+    argument's fields in the struct's order."""
+    return {"caller": caller_key(caller), "d": d.domid if isinstance(d, Domain) else d, **fields}
+
+
+def _domctl_info(xen: HeapCore, d: Domain | int, **info: Any) -> dict[str, Any]:
+    """What a claims domctl's event reports besides its arguments, and the domain's claims."""
     dom = lookup(xen, d)
     if dom is not None:
         info["claims"] = domain_claims(dom)
-    claim_event(xen, "do_domctl_get_memory_claims", args, rc, **info)
-    return rc, nr
+    return info
 
 
 def _entries_arg(buf: Any, nr: int) -> list[tuple[int, int, int]] | None:
