@@ -14,13 +14,28 @@ offlining recalls, and every counter afterwards.
 
 Rule sets (spec ``README.md``): ``master`` (legacy host-wide claims only, no
 claim-set domctl), ``v6`` (claim sets without GET, the shortfall host gate,
-no offline recall) and ``v7`` (the default).  Where the spec leaves ``v6``
+no offline recall), ``v7`` (the default) and ``v8`` (``docs/versions.md#v8``:
+``XEN_DOMCTL_set_memory_claims`` 91 and ``XEN_DOMCTL_get_memory_claims`` 92,
+no replacement, release by ``nr_entries`` 0, the paused-domain rule, GET
+without a zero host-wide entry and ``ENOBUFS``, the clamped node gate,
+master's legacy claim, no offline recall).  Where the spec leaves ``v6``
 open this model makes the choices ``claims.series.v6`` documents
 (``V6_UNKNOWN``): v7's redemption order, no offline recall, and
-``EOPNOTSUPP`` for any mode other than SET.
+``EOPNOTSUPP`` for any mode other than SET.  Where the v8 material leaves
+details open this model takes the project's notes on v8 (the per-entry check
+order, the capacity inequalities, GET without SET's state checks).
 
-Not modelled: LLC colouring (``EOPNOTSUPP``), the kernel buffer allocation
-failure (``ENOMEM``) and 32-bit truncation of per-domain counters.
+The domctls are dispatched by number, as a hypervisor of one version sees a
+toolstack of another: domctl 91 is v6/v7's ``XEN_DOMCTL_claim_memory`` (the
+third word is ``mode``) and v8's ``XEN_DOMCTL_set_memory_claims`` (the third
+word is ``pad``); domctl 92 exists only in v8; master has neither (``ENOSYS``).
+
+Also modelled: the toolstack's pause count of each domain (``createdomain``
+leaves 1, ``XEN_DOMCTL_pausedomain`` caps it at 255 with ``EOVERFLOW``,
+``XEN_DOMCTL_unpausedomain`` at 0 is ``EINVAL``), which v8's SET reads, and,
+when ``llc_coloring`` is set, LLC colouring (``EOPNOTSUPP`` for every claim
+call that checks it).  Not modelled: the kernel buffer allocation failure
+(``ENOMEM``) and 32-bit truncation of per-domain counters.
 """
 
 from __future__ import annotations
@@ -32,14 +47,17 @@ from dataclasses import dataclass, field
 # ABI values (docs/claims.md#targets, docs/claims.md#domctl-abi; docs/versions.md#decisions, 1)
 HOST = 0x80000000
 LEGACY = 0x40000000
+SPECIAL = 0x80000000  # v8: bit 31 marks a special target; HOST is the only one defined
 MODE_SET = 0
 MODE_GET = 1
 UNLIMITED = 0xFFFFFFFF  # max_pages after setmaxmem(-1)
+PAUSE_MAX = 255  # Xen caps controller_pause_count (_domain_pause_by_systemcontroller)
 
-SEMANTICS = ("master", "v6", "v7")
+SEMANTICS = ("master", "v6", "v7", "v8")
 
 Entry = tuple[int, int, int]
-"""A claim entry as ``(pages, target, cmd)`` (docs/claims.md#claim-entry field order)."""
+"""A claim entry as ``(pages, target, cmd)`` (docs/claims.md#claim-entry field order); v8
+names the third word ``pad`` (same layout)."""
 
 
 @dataclass
@@ -51,6 +69,7 @@ class RefDomain:
     tot_pages: int = 0  # domain_tot_pages(d): a fact fed from outside
     host: int = 0  # the host-wide claim: outstanding_pages - node_claims
     nodes: dict[int, int] = field(default_factory=dict)  # node -> claim, zeros dropped
+    pause_count: int = 1  # controller_pause_count: createdomain leaves the domain paused
 
     @property
     def node_claims(self) -> int:
@@ -71,6 +90,7 @@ class ClaimsReference:
         self.max_numnodes = max_numnodes
         self.node_avail_pages: list[int] = list(node_avail)
         self.domains: dict[int, RefDomain] = {}
+        self.llc_coloring = False  # claims are not supported with LLC colouring
 
     # ------------------------------------------------------------ counters
     @property
@@ -84,7 +104,11 @@ class ClaimsReference:
 
     @property
     def claim_get(self) -> bool:
-        return self.semantics == "v7"  # README: v6 has no GET
+        return self.semantics == "v7"  # README: v6 has no GET (v8: GET is domctl 92)
+
+    @property
+    def v8(self) -> bool:
+        return self.semantics == "v8"
 
     @property
     def total_avail_pages(self) -> int:
@@ -138,6 +162,26 @@ class ClaimsReference:
         """A fact: ``domain_tot_pages(d)`` as the heap has it now."""
         self.domains[domid].tot_pages = tot_pages
 
+    def pause(self, domid: int) -> int:
+        """``XEN_DOMCTL_pausedomain``: 0, ``-ESRCH``, or ``-EOVERFLOW`` past 255 pauses."""
+        d = self.domains.get(domid)
+        if d is None:
+            return -errno.ESRCH  # do_domctl's lookup
+        if d.pause_count + 1 > PAUSE_MAX:
+            return -errno.EOVERFLOW  # the count never wraps
+        d.pause_count += 1
+        return 0
+
+    def unpause(self, domid: int) -> int:
+        """``XEN_DOMCTL_unpausedomain``: 0, ``-ESRCH``, or ``-EINVAL`` when not paused."""
+        d = self.domains.get(domid)
+        if d is None:
+            return -errno.ESRCH
+        if d.pause_count == 0:
+            return -errno.EINVAL  # no toolstack pause left to drop
+        d.pause_count -= 1
+        return 0
+
     def _domain_list(self) -> list[RefDomain]:
         # docs/offlining.md#claims-after-offlining "domain-list order": Xen keeps domain_list sorted
         # by domid
@@ -180,6 +224,8 @@ class ClaimsReference:
         (docs/claims.md#set-phases, docs/claims.md#atomicity).
         """
         d = self.domains[domid]
+        if self.v8:
+            return self._v8_set_claim_entries(d, entries)
         host_req = node_req = 0
         seen_host = legacy = False
         seen: set[int] = set()
@@ -234,6 +280,49 @@ class ClaimsReference:
         d.nodes = {n: p for n, p in per_node.items() if p}
         return 0
 
+    def _v8_set_claim_entries(self, d: RefDomain, entries: Sequence[Entry]) -> int:
+        """v8's ``domain_set_claim_entries``: every ``EINVAL``/``ENOENT`` before any
+        ``ENOMEM``, no replacement (docs/versions.md#v8 "SET order").
+        """
+        total = 0
+        host = 0
+        seen_host = False
+        per_node: dict[int, int] = {}
+        for pages, target, pad in entries:  # array order, the first failure decides
+            if pad != 0:
+                return -errno.EINVAL  # the entry's pad must be 0
+            if pages == 0:
+                return -errno.EINVAL  # zero-page entries: release with nr_entries 0
+            if target == HOST:
+                if seen_host:
+                    return -errno.EINVAL  # a second HOST entry
+                seen_host, host = True, pages
+            elif target & SPECIAL:
+                return -errno.EINVAL  # bit 31: a special target, and only HOST is defined
+            else:
+                if target >= self.max_numnodes or target >= self.nr_nodes:
+                    return -errno.ENOENT  # no such online node (v7's LEGACY value lands here)
+                if target in per_node:
+                    return -errno.EINVAL  # a node twice
+                per_node[target] = pages
+            if pages > d.max_pages - total:
+                return -errno.EINVAL  # the running total above max_pages
+            total += pages
+        if d.tot_pages > d.max_pages or d.tot_pages + total > d.max_pages:
+            return -errno.EINVAL  # claims + tot_pages above max_pages
+        # under heap_lock
+        if d.outstanding:
+            return -errno.EINVAL  # no replacement: release first
+        if self.outstanding_claims + total > self.total_avail_pages:
+            return -errno.ENOMEM  # the host's unclaimed memory
+        claimed = self.claimed_pages
+        for node, pages in per_node.items():
+            if claimed[node] + pages > self.node_avail_pages[node]:
+                return -errno.ENOMEM  # the node's unclaimed memory (own claims: none)
+        d.host = host
+        d.nodes = dict(per_node)
+        return 0
+
     def _master_set_outstanding_pages(self, d: RefDomain, pages: int) -> int:
         """master's ``domain_set_outstanding_pages`` (docs/claims.md#set-outstanding-pages,
         docs/claims.md#xenmem-claim-pages).
@@ -280,6 +369,13 @@ class ClaimsReference:
             # master: no such domctl; do_domctl looks up the domain and asks
             # XSM first, then arch_do_domctl answers ENOSYS (xen/common/domctl.c)
             return -errno.ENOSYS, nr_entries, None
+        if self.v8:
+            # v8's domctl 91 is XEN_DOMCTL_set_memory_claims: the mode word is its pad, so a
+            # v7 SET is a v8 SET and a v7 GET is EINVAL; nothing is copied back
+            rc = self.set_memory_claims(domid, nr_entries, buffer, mode, dying=dying)
+            return rc, nr_entries, None
+        if self.llc_coloring:
+            return -errno.EOPNOTSUPP, nr_entries, None  # docs/claims.md#domctl-dispatch step 3
         max_nr = self.max_numnodes + 1  # docs/claims.md#limits: one entry per node + one host-wide
         if mode == MODE_SET:
             if nr_entries == 0:
@@ -287,13 +383,15 @@ class ClaimsReference:
             if nr_entries > max_nr:
                 return -errno.E2BIG, nr_entries, None  # docs/claims.md#domctl-dispatch
         elif mode == MODE_GET and self.claim_get:
-            # docs/claims.md#domctl-dispatch: GET clamps the capacity
-            nr_entries = min(nr_entries, max_nr)
+            pass  # docs/claims.md#domctl-dispatch: GET clamps the capacity (below)
         else:
             # docs/claims.md#domctl-dispatch: other mode (v6: no GET)
             return -errno.EOPNOTSUPP, nr_entries, None
         if dying:
-            return -errno.ESRCH, nr_entries, None  # docs/claims.md#domctl-dispatch: dying domain
+            # docs/claims.md#domctl-dispatch: dying domain; a GET refused here copies nothing
+            # back, so the caller's count stays as it passed it (not the clamped capacity)
+            return -errno.ESRCH, nr_entries, None
+        nr_entries = min(nr_entries, max_nr) if mode == MODE_GET else nr_entries
         d = self.domains[domid]
         if mode == MODE_SET:
             if buffer is None or len(buffer) < nr_entries:
@@ -307,12 +405,93 @@ class ClaimsReference:
             return -errno.EFAULT, len(out), None  # docs/claims.md#get: copy_to_guest fails
         return 0, len(out), out
 
+    def set_memory_claims(
+        self,
+        domid: int,
+        nr_entries: int,
+        buffer: Sequence[Entry] | None,
+        pad: int = 0,
+        *,
+        privileged: bool = True,
+        dying: bool = False,
+    ) -> int:
+        """Domctl 91 as a v8 toolstack issues it (``XEN_DOMCTL_set_memory_claims``): 0 or
+        ``-errno`` (docs/versions.md#v8 "SET order").
+
+        On v6/v7 hosts domctl 91 is ``XEN_DOMCTL_claim_memory``, which reads *pad* as its
+        mode; on master it does not exist.
+        """
+        if not dying and domid not in self.domains:
+            return -errno.ESRCH  # do_domctl's lookup
+        if not privileged:
+            return -errno.EPERM  # XSM
+        if not self.v8:
+            return self.claim_memory(
+                domid,
+                pad,
+                nr_entries,
+                buffer,
+                dying=dying,
+                buffer_len=None if buffer is None else len(buffer),
+            )[0]
+        if pad != 0:
+            return -errno.EINVAL  # the argument's pad
+        if nr_entries == 0:
+            # release everything, before every state check: dying, running, LLC domains too
+            if not dying:
+                self._release_all(self.domains[domid])
+            return 0
+        if self.llc_coloring:
+            return -errno.EOPNOTSUPP
+        if dying:
+            return -errno.ESRCH
+        if nr_entries > self.max_numnodes + 1:
+            return -errno.E2BIG
+        d = self.domains[domid]
+        if d.pause_count == 0:
+            return -errno.EBUSY  # the toolstack must pause the domain
+        if buffer is None or len(buffer) < nr_entries:
+            return -errno.EFAULT  # copy_from_guest
+        return self._v8_set_claim_entries(d, list(buffer)[:nr_entries])
+
+    def get_memory_claims(
+        self,
+        domid: int,
+        nr_entries: int,
+        pad: int = 0,
+        *,
+        privileged: bool = True,
+        dying: bool = False,
+        buffer_len: int | None = None,
+    ) -> tuple[int, int, list[tuple[int, int]] | None]:
+        """Domctl 92 (v8's ``XEN_DOMCTL_get_memory_claims``): ``(rc, nr_entries out, entries)``.
+
+        *nr_entries* is the capacity the caller gives, *buffer_len* what its buffer
+        holds (``None``: NULL).  No state checks: a dying domain (its claims released
+        by ``domain_kill``) has none.  Hosts before v8 have no domctl 92.
+        """
+        if not dying and domid not in self.domains:
+            return -errno.ESRCH, nr_entries, None
+        if not privileged:
+            return -errno.EPERM, nr_entries, None
+        if not self.v8:
+            return -errno.ENOSYS, nr_entries, None  # arch_do_domctl's default
+        if pad != 0:
+            return -errno.EINVAL, nr_entries, None  # nothing copied back
+        cap = min(nr_entries, self.max_numnodes + 1)
+        out = [] if dying else self.get_claim_entries(domid)
+        if len(out) > cap:
+            return -errno.ENOBUFS, len(out), None  # the count needed, nothing written
+        if out and (buffer_len is None or buffer_len < len(out)):
+            return -errno.EFAULT, len(out), None  # copy_to_guest fails
+        return 0, len(out), out
+
     def get_claim_entries(self, domid: int) -> list[tuple[int, int]]:
         """GET output as ``(target, pages)``: HOST first, then node claims ascending
-        (docs/claims.md#get).
+        (docs/claims.md#get); v8 lists HOST only when it is not 0.
         """
         d = self.domains[domid]
-        out = [(HOST, d.host)]
+        out = [(HOST, d.host)] if d.host or not self.v8 else []
         out += [(n, d.nodes[n]) for n in sorted(d.nodes) if n < self.nr_nodes and d.nodes[n]]
         return out
 
@@ -328,6 +507,8 @@ class ClaimsReference:
         start_extent: int = 0,
     ) -> int:
         """``XENMEM_claim_pages``: 0 or ``-errno`` (docs/claims.md#xenmem-claim-pages)."""
+        if self.llc_coloring:
+            return -errno.EOPNOTSUPP  # docs/claims.md#xenmem-claim-pages step 1
         if start_extent != 0:
             return -errno.EINVAL  # docs/claims.md#xenmem-claim-pages: start_extent must be 0
         if not extent_start_null or extent_order != 0 or mem_flags != 0:
@@ -339,7 +520,9 @@ class ClaimsReference:
         if not privileged:
             return -errno.EPERM  # docs/claims.md#xenmem-claim-pages: xsm_claim_pages
         d = self.domains[domid]
-        if not self.claim_sets:
+        if not self.claim_sets or self.v8:
+            # master; v8 went back to master's function (any claim, host or node, is one
+            # claim too many; 0 releases node claims too; no pause needed)
             return self._master_set_outstanding_pages(d, nr_extents)
         # docs/claims.md#xenmem-claim-pages
         return self.set_claim_entries(domid, [(nr_extents, LEGACY, 0)])
@@ -375,6 +558,8 @@ class ClaimsReference:
         if not self.claim_sets:
             return True  # README: master has no per-node gate
         allowance = self.node_avail_pages[node] - self.claimed_pages[node]
+        if self.v8:
+            allowance = max(allowance, 0)  # v8 clamps: offlining may leave claims above free
         if refcounted and domid is not None:
             # docs/claims.md#node-gate: own node claim
             allowance += self.domains[domid].nodes.get(node, 0)
@@ -424,7 +609,8 @@ class ClaimsReference:
         self.node_avail_pages[node] -= pages
         recalled: dict[int, int] = {}
         if self.semantics != "v7":
-            return recalled  # README / docs/versions.md#history: master and v6 recall nothing
+            # README / docs/versions.md#history: master, v6 and v8 recall nothing
+            return recalled
         over = self.claimed_pages[node] - self.node_avail_pages[node]
         # docs/offlining.md#claims-after-offlining step 1: node claims, domain-list order
         for d in self._domain_list():
@@ -451,6 +637,8 @@ __all__ = [
     "LEGACY",
     "MODE_GET",
     "MODE_SET",
+    "PAUSE_MAX",
+    "SPECIAL",
     "UNLIMITED",
     "ClaimsReference",
     "Entry",

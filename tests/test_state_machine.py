@@ -1,13 +1,16 @@
 """A hypothesis state machine: the model against the independent claims reference.
 
 Random sequences of toolstack and hypervisor operations -- domains created and
-destroyed, ``max_pages`` changed, claim sets SET and GET, legacy claims, populate
-and decrease reservation with every flag mix, Xen-internal allocations, offline
-and online pages, scrubbing -- run on small hosts under every rule set.  After
-every step:
+destroyed, paused and unpaused, ``max_pages`` changed, claim sets SET and GET (v7's
+``XEN_DOMCTL_claim_memory`` and v8's ``XEN_DOMCTL_set_memory_claims`` and
+``..._get_memory_claims``, each also against hosts of the other versions), legacy
+claims, populate and decrease reservation with every flag mix, Xen-internal
+allocations, offline and online pages, scrubbing, LLC colouring switched on and
+off -- run on small hosts under every rule set.  After every step:
 
 * ``xen.check_invariants()`` holds;
-* every claim call's return code (and GET's output) is the one
+* every claim and pause call's return code (and GET's output and count, and
+  what it left in the caller's buffer) is the one
   :class:`reference_model.ClaimsReference` predicts from the spec;
 * every allocation recorded in ``xen.events`` passed the gates the reference
   says it passes, redeemed exactly the claims the reference redeems, and left
@@ -50,7 +53,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from reference_model import HOST, LEGACY, MODE_GET, MODE_SET, ClaimsReference
+from reference_model import HOST, LEGACY, MODE_GET, MODE_SET, PAUSE_MAX, ClaimsReference
 
 import claims
 from claims import (
@@ -65,7 +68,7 @@ from claims import (
 )
 from claims.hypervisor.constants import MAX_PAGES_UNLIMITED
 from claims.hypervisor.domctl import Caller
-from claims.hypervisor.public import xen_memory_claim_t
+from claims.hypervisor.public import xen_domctl_memory_claim_t, xen_memory_claim_t
 
 U32 = (1 << 32) - 1
 HOST_KINDS = ("harness", "uniform", "holes", "dma")
@@ -73,6 +76,8 @@ HOLES = [[(1, 40), (48, 100)], [(100, 230)], [(256, 300), (310, 400)]]
 MAX_LIVE = 6
 GFN_SPACE = 256
 UNPRIV = Caller(77, False)
+SENTINEL = bytes(xen_domctl_memory_claim_t(0xDEAD, 0xBEEF, 0x5A5A))
+"""What a GET buffer holds before the call: a refused GET must leave it as it was."""
 
 STATS: Counter[str] = Counter()
 """What the machines did, summed over runs (the soak prints it)."""
@@ -143,10 +148,11 @@ class ClaimsMachine(RuleBasedStateMachine):
         self.ref: ClaimsReference
         self.dead: list[claims.Domain] = []
         self.blocks: list[tuple[int, int, int | None]] = []  # Xen-face allocations
+        self.built: dict[int, claims.Domain] = {}  # domains unpaused to 0 once: built
 
     # ------------------------------------------------------------ set-up
     @initialize(
-        semantics=st.sampled_from(["master", "v6", "v7", "v7"]),
+        semantics=st.sampled_from(["master", "v6", "v7", "v7", "v8", "v8"]),
         kind=st.sampled_from(HOST_KINDS),
         debug=st.booleans(),
         domids=st.lists(st.integers(1, 7), min_size=1, max_size=3, unique=True),
@@ -231,6 +237,8 @@ class ClaimsMachine(RuleBasedStateMachine):
                     STATS["offline recalls"] += 1
                     if claimants > 1:
                         STATS["offline recalls, several claimants"] += 1
+                if self.ref.claimed_pages[node] > self.ref.node_avail_pages[node]:
+                    STATS[f"{self.xen.semantics}: node claims above free after offlining"] += 1
         inuse1, off1 = self._inuse_by_node(), self._offlined_by_node()
         for n in range(self.nr_nodes):
             freed = inuse0[n] + alloc[n] - inuse1[n] - fed_free[n]
@@ -269,9 +277,17 @@ class ClaimsMachine(RuleBasedStateMachine):
             for n in ev.info.get("node_gate_skipped", []):
                 assert not self.ref.node_gate(n, domid, order, rc), (ev, n)
                 STATS["node gate skipped"] += 1
+                if self.ref.node_avail_pages[n] < self.ref.claimed_pages[n]:
+                    STATS["node gate skipped an over-claimed node"] += 1
             return
         assert self.ref.host_gate(domid, order, rc), ev
         assert self.ref.node_gate(node, domid, order, rc), ev
+        over = self.ref.claimed_pages[node] - self.ref.node_avail_pages[node]
+        if over > 0:  # v6/v8: offlining left claims above free memory (v8 clamps)
+            STATS[f"{self.xen.semantics}: allocated on an over-claimed node"] += 1
+            own = self.ref.domains[domid].nodes.get(node, 0) if rc and domid is not None else 0
+            if self.ref.v8 and -over + own < 1 << order:
+                STATS["v8: the clamp let an allocation through"] += 1
         want = self.ref.alloc(domid, node, order, rc)
         assert ev.info.get("redeemed", {}) == want, (ev, want)
         if want:
@@ -301,6 +317,12 @@ class ClaimsMachine(RuleBasedStateMachine):
             assert [e.as_tuple() for e in got] == self.ref.get_claim_entries(d.domid)
             info = libxc.xc_domain_getinfo_single(self.xch, d.domid)
             assert info.outstanding_pages == r.outstanding  # docs/claims.md#invariants "Reporting"
+            assert d.controller_pause_count == r.pause_count, d
+            assert info.paused == (r.pause_count > 0)
+            if r.pause_count == 0:
+                self.built[d.domid] = d
+            # the first unpause to 0 ends the build, for good (docs/toolstack.md#populate-physmap)
+            assert d.creation_finished == (self.built.get(d.domid) is d), d
         assert libxc.xc_physinfo(self.xch).outstanding_pages == self.ref.outstanding_claims
         free = [m.memfree >> 12 for m in libxc.xc_numainfo(self.xch)]
         assert free == self.ref.node_avail_pages  # claims included (docs/claims.md#invariants)
@@ -438,17 +460,98 @@ class ClaimsMachine(RuleBasedStateMachine):
         if out.exc is not None:
             self.unchanged(out, ("setaffinity", domid, nodes))
 
-    def finish_creation(self, data: st.DataObject) -> None:
-        domid = data.draw(self.domid_st(), "domid")
+    @rule(data=st.data())
+    def pause_unpause(self, data: st.DataObject) -> None:
+        """XEN_DOMCTL_pausedomain/unpausedomain, through libxc or the hypervisor face.
+
+        Domains start paused (createdomain); the first unpause to 0 ends the build
+        (``creation_finished``: populate no longer takes dirty memory as it comes);
+        unpausing a running domain is EINVAL; v8's SET needs a paused domain.
+        """
+        domid = data.draw(self.claimant_st(), "domid")
+        op = data.draw(st.sampled_from(["pause", "unpause"]), "op")
+        via = data.draw(st.sampled_from(["libxc"] * 4 + ["xen"]), "via")
+        self._pause_call(op, domid, via)
+
+    def _pause_call(self, op: str, domid: int, via: str = "libxc") -> int | None:
         d = self.xen.domains.get(domid)
-        if d is not None:
-            d.creation_finished = not d.creation_finished
+        if via == "xen" and d is None and not self.dead:
+            via = "libxc"
+        if via == "libxc":
+            want: int | None = self.ref.pause(domid) if op == "pause" else self.ref.unpause(domid)
+            fn = libxc.xc_domain_pause if op == "pause" else libxc.xc_domain_unpause
+            out = self.run(op, lambda: fn(self.xch, domid))
+            assert out.exc is None or out.errno, out.exc
+            got: int | None = -out.errno if out.errno else 0
+        else:  # a live domain, or a destroyed one (refused: ValueError)
+            target = d if d is not None else self.dead[-1]
+            want = None
+            if d is not None:
+                want = self.ref.pause(domid) if op == "pause" else self.ref.unpause(domid)
+            xfn = (
+                self.xen.domain_pause_by_systemcontroller
+                if op == "pause"
+                else self.xen.domain_unpause_by_systemcontroller
+            )
+            out = self.run(op, lambda: xfn(target))
+            if d is None:
+                assert isinstance(out.exc, ValueError), out.exc
+            got = out.result
+        assert got == want, (op, via, domid, got, want)
+        if d is not None and op == "unpause" and got == 0:
+            STATS[
+                "unpause: running" if d.controller_pause_count == 0 else "unpause: still paused"
+            ] += 1
+        if got != 0:
+            self.unchanged(out, (op, via, domid))
+        return got
+
+    def pause_to_cap(self, data: st.DataObject) -> None:
+        """Pause a domain up to Xen's cap of 255 toolstack pauses; one more is EOVERFLOW;
+        then back to where it was.  Rare: 500 calls."""
+        if data.draw(st.integers(0, 2), "cap now") > 0:
+            return
+        domid = data.draw(self.domid_st().filter(lambda i: i in self.xen.domains), "domid")
+        r = self.ref.domains[domid]
+        n = PAUSE_MAX - r.pause_count
+
+        def pauses() -> None:
+            for _ in range(n):
+                libxc.xc_domain_pause(self.xch, domid)
+
+        def ref_pauses() -> None:
+            for _ in range(n):
+                assert self.ref.pause(domid) == 0
+
+        def unpauses() -> None:
+            for _ in range(n):
+                libxc.xc_domain_unpause(self.xch, domid)
+
+        def ref_unpauses() -> None:
+            for _ in range(n):
+                assert self.ref.unpause(domid) == 0
+
+        out = self.run("pause", pauses, ref_pauses)
+        assert out.exc is None, out.exc
+        assert self._pause_call("pause", domid) == -errno.EOVERFLOW
+        STATS["pause: capped at 255"] += 1
+        out = self.run("unpause", unpauses, ref_unpauses)  # back to where it was
+        assert out.exc is None, out.exc
+
+    @rule(data=st.data())
+    def toggle_llc(self, data: st.DataObject) -> None:
+        """LLC colouring on (rarely, for some 20 steps) or off: every claim call that checks
+        it is EOPNOTSUPP; v8's release (nr_entries 0) and GET come before or without it."""
+        on = not self.xen.llc_coloring_enabled and data.draw(st.integers(0, 9), "llc") == 0
+        self.xen.llc_coloring_enabled = self.ref.llc_coloring = on
 
     @rule(data=st.data())
     def misc(self, data: st.DataObject) -> None:
-        """The rarer operations: node affinity, creation_finished, increase, scrub."""
+        """The rarer operations: node affinity, increase, scrub, 255 pauses."""
         op = data.draw(
-            st.sampled_from([self.set_affinity, self.finish_creation, self.increase, self.scrub]),
+            st.sampled_from(
+                [self.set_affinity, self.increase, self.scrub] * 3 + [self.pause_to_cap]
+            ),
             "op",
         )
         op(data)
@@ -511,7 +614,7 @@ class ClaimsMachine(RuleBasedStateMachine):
             )
             got = out.result[0]
         assert got == want[0], (via, domid, mode, nr, ents, got, want)
-        STATS[f"SET {self.xen.semantics} {errno.errorcode.get(-got, 'ok')}"] += 1
+        STATS[f"SET {self._v7_call()} {errno.errorcode.get(-got, 'ok')}"] += 1
         if got:
             self.unchanged(out, ("claim_set", domid, ents))
 
@@ -548,7 +651,7 @@ class ClaimsMachine(RuleBasedStateMachine):
         got = -out.errno if out.errno else 0
         assert out.exc is None or out.errno, out.exc
         assert got == want[0], (domid, ents, got, want)
-        STATS[f"SET {self.xen.semantics} {errno.errorcode.get(-got, 'ok')}"] += 1
+        STATS[f"SET {self._v7_call()} {errno.errorcode.get(-got, 'ok')}"] += 1
         if got:
             self.unchanged(out, ("claim_set", domid, ents))
 
@@ -594,8 +697,318 @@ class ClaimsMachine(RuleBasedStateMachine):
         if got == 0:
             assert buf is not None and want[2] is not None
             assert [e.as_tuple() for e in buf[:nr_out]] == want[2]
-        STATS[f"GET {self.xen.semantics} {errno.errorcode.get(-got, 'ok')}"] += 1
+        STATS[f"GET {self._v7_call()} {errno.errorcode.get(-got, 'ok')}"] += 1
         self.unchanged(out, ("claim_get", domid))  # GET never changes the host
+
+    def _v7_call(self) -> str:
+        """How the stats name a v7 toolstack's domctl 91 on this host."""
+        return "v7 call on v8" if self.xen.semantics == "v8" else self.xen.semantics
+
+    # ------------------------------------------------------- v8's domctls
+    def _v8_label(self, what: str) -> str:
+        return what if self.xen.semantics == "v8" else f"{what} (v8 call on {self.xen.semantics})"
+
+    def _note_release(self, domid: int | None) -> None:
+        """Count a v8 release (nr_entries 0) by the state of the domain it worked on."""
+        d = self.xen.domains.get(domid) if domid is not None else None
+        state = (
+            "dying"
+            if domid is None
+            else "running"
+            if d and not d.controller_pause_count
+            else "paused"
+        )
+        llc = ", LLC colouring on" if self.xen.llc_coloring_enabled else ""
+        STATS[f"SET91 release: {state}{llc}"] += 1
+
+    @rule(data=st.data())
+    def memory_claims_set(self, data: st.DataObject) -> None:
+        """XEN_DOMCTL_set_memory_claims (v8, domctl 91) through libxc, or through the
+        hypervisor face with a bad pad, an unprivileged caller or a dying domain
+        (docs/versions.md#v8).  On older hosts domctl 91 is XEN_DOMCTL_claim_memory,
+        which reads the pad as its mode (master: ENOSYS)."""
+        shape = data.draw(
+            st.sampled_from(["set"] * 6 + ["release"] * 2 + ["null", "short", "e2big"]), "shape"
+        )
+        domid = data.draw(self.claimant_st() if shape == "release" else self.domid_st(), "domid")
+        max_nr = self.xen.max_numnodes + 1
+        ents: list[tuple[int, int, int]] | None
+        if shape == "e2big":
+            ents = [(1, 0, 0)] * (max_nr + data.draw(st.integers(1, 3), "extra"))
+        elif shape == "release" and data.draw(st.booleans(), "NULL"):
+            ents = None
+        else:
+            ents = self._entries(data, domid, data.draw(st.integers(1, 4), "n"))
+        nr = 0 if ents is None else len(ents)
+        if shape == "release":
+            nr = 0
+        elif shape == "null":
+            ents = None
+        elif shape == "short":
+            nr += data.draw(st.integers(1, 2), "beyond")
+        via = data.draw(st.sampled_from(["libxc"] * 6 + ["unpriv", "dead", "pad", "xen"]), "via")
+        if via == "dead" and not self.dead:
+            via = "libxc"
+        buf = None if ents is None else [xen_domctl_memory_claim_t(p, t, c) for p, t, c in ents]
+        if via == "libxc":
+            want = self.ref.set_memory_claims(domid, nr, ents)
+            nr_arg: ctypes.c_uint32 | int = (
+                ctypes.c_uint32(nr) if data.draw(st.booleans(), "c_uint32") else nr
+            )
+            out = self.run(
+                "claim_set8",
+                lambda: libxc.xc_domain_set_memory_claims(self.xch, domid, buf, nr_arg),
+            )
+            assert out.exc is None or out.errno, out.exc
+            got = -out.errno if out.errno else 0
+        else:
+            caller = UNPRIV if via == "unpriv" else DOM0
+            pad = data.draw(st.sampled_from([1, 2, U32]), "pad") if via == "pad" else 0
+            d = self.xen.domains.get(domid)
+            target: claims.Domain | int = domid
+            if via == "dead":
+                target = self.dead[-1]
+            elif d is not None and data.draw(st.booleans(), "as Domain"):
+                target = d
+            ref_domid = self.dead[-1].domid if via == "dead" else domid
+            want = self.ref.set_memory_claims(
+                ref_domid, nr, ents, pad, privileged=via != "unpriv", dying=via == "dead"
+            )
+            out = self.run(
+                "claim_set8",
+                lambda: self.xen.do_domctl_set_memory_claims(caller, target, nr, buf, pad),
+            )
+            got = out.result
+        assert got == want, (via, domid, nr, ents, got, want)
+        label = self._v8_label("SET91")
+        STATS[f"{label} {errno.errorcode.get(-got, 'ok')}"] += 1
+        if self.xen.semantics == "v8" and shape == "release" and got == 0:
+            self._note_release(None if via == "dead" else domid)
+        if got:
+            self.unchanged(out, ("memory_claims_set", domid, nr, ents))
+
+    @precondition(lambda self: self.xen.semantics == "v8")
+    @rule(data=st.data())
+    def memory_claims_install(self, data: st.DataObject) -> None:
+        """A v8 SET as a toolstack builds a domain: release its claims (nr_entries 0,
+        paused or not), pause it if it runs (mostly), then claims within each node's and
+        the host's unclaimed memory, sometimes all of it, sometimes one page over; now and
+        then through a v7 toolstack's call (docs/versions.md#v8)."""
+        domid = data.draw(st.sampled_from(self.live()), "domid")
+        r = self.ref.domains[domid]
+        if r.outstanding and data.draw(st.integers(0, 3), "release first") > 0:
+            assert self.ref.set_memory_claims(domid, 0, None) == 0  # paused or not
+            out = self.run(
+                "claim_set8", lambda: libxc.xc_domain_set_memory_claims(self.xch, domid, None, 0)
+            )
+            assert out.exc is None, out.exc
+            self._note_release(domid)
+        if r.pause_count == 0 and data.draw(st.integers(0, 2), "pause first") > 0:
+            self._pause_call("pause", domid)
+        xen = self.xen
+        room = xen.total_avail_pages - xen.outstanding_claims
+        ents: list[tuple[int, int, int]] = []
+        for n in sorted(data.draw(st.sets(st.integers(0, self.nr_nodes - 1), max_size=2), "n")):
+            top = max(min(xen.node_avail_pages[n] - xen.claimed_pages[n], room), 0)
+            p = max(data.draw(st.sampled_from([top, top // 2, 1, top + 1]), "node pages"), 1)
+            ents.append((p, n, 0))
+            room -= p
+        if data.draw(st.booleans(), "host"):
+            top = max(room, 0)
+            p = max(data.draw(st.sampled_from([top, top, top // 2, 1, top + 1]), "host"), 1)
+            ents.insert(data.draw(st.integers(0, len(ents)), "at"), (p, HOST, 0))
+        if data.draw(st.integers(0, 4), "v7 toolstack") == 0:
+            # a v7 toolstack's SET reaches v8's set_memory_claims (mode 0 read as pad 0)
+            want = self.ref.claim_memory(domid, MODE_SET, len(ents), ents)[0]
+            buf7 = [xen_memory_claim_t(p, t, c) for p, t, c in ents]
+            nr_c = ctypes.c_uint32(len(ents))
+            out = self.run(
+                "claim_set8",
+                lambda: libxc.xc_domain_claim_memory(self.xch, domid, MODE_SET, nr_c, buf7),
+            )
+            assert nr_c.value == len(ents)
+        else:
+            want = self.ref.set_memory_claims(domid, len(ents), ents)
+            buf8 = [xen_domctl_memory_claim_t(p, t, c) for p, t, c in ents]
+            out = self.run(
+                "claim_set8",
+                lambda: libxc.xc_domain_set_memory_claims(self.xch, domid, buf8, len(ents)),
+            )
+        assert out.exc is None or out.errno, out.exc
+        got = -out.errno if out.errno else 0
+        assert got == want, (domid, ents, got, want)
+        STATS[f"SET91 install {errno.errorcode.get(-got, 'ok')}"] += 1
+        if got:
+            self.unchanged(out, ("memory_claims_install", domid, ents))
+
+    def _set8(self, domid: int, ents: list[tuple[int, int, int]]) -> int:
+        """The toolstack's v8 SET: pause the domain if it runs, then set *ents* through libxc."""
+        if self.ref.domains[domid].pause_count == 0:
+            self._pause_call("pause", domid)
+        want = self.ref.set_memory_claims(domid, len(ents), ents)
+        buf = [xen_domctl_memory_claim_t(p, t, c) for p, t, c in ents]
+        out = self.run(
+            "claim_set8",
+            lambda: libxc.xc_domain_set_memory_claims(self.xch, domid, buf, len(buf)),
+        )
+        got = -out.errno if out.errno else 0
+        assert got == want, (domid, ents, got, want)
+        STATS[f"SET91 over-claim set-up {errno.errorcode.get(-got, 'ok')}"] += 1
+        if got:
+            self.unchanged(out, ("set8", domid, ents))
+        return got
+
+    @precondition(lambda self: self.xen.semantics == "v8" and len(self.xen.domains) > 1)
+    @rule(data=st.data())
+    def over_claim_node(self, data: st.DataObject) -> None:
+        """v8 leaves claims above free memory after offlining: a second domain claims
+        the rest of a node another domain has a claim on, as many free pages of that
+        node as the first domain claims there go offline, and the first domain
+        allocates there.  The clamped node gate lets it (its own claim covers the
+        request); an unclamped sum would not (docs/versions.md#v8 "Allocation",
+        "No offline recall")."""
+        xen = self.xen
+        holders = [(i, n) for i in self.live() for n in range(self.nr_nodes)]
+        holders = [(i, n) for i, n in holders if xen.domains[i].claims[n]]
+        if holders and data.draw(st.booleans(), "existing claim"):
+            small, n = data.draw(st.sampled_from(holders), "claimant, node")
+        else:  # a small node claim first
+            free_ = [i for i in self.live() if not xen.domains[i].outstanding_pages]
+            if not free_:
+                STATS["over_claim_node: every domain has claims"] += 1
+                return
+            small = data.draw(st.sampled_from(free_), "claimant")
+            n = data.draw(st.integers(0, self.nr_nodes - 1), "node")
+            if self._set8(small, [(data.draw(st.sampled_from([1, 2, 3]), "pages"), n, 0)]):
+                return
+        others = [i for i in self.live() if not xen.domains[i].outstanding_pages]
+        if not others:
+            STATS["over_claim_node: every domain has claims"] += 1
+            return
+        top = min(
+            xen.node_avail_pages[n] - xen.claimed_pages[n],
+            xen.total_avail_pages - xen.outstanding_claims,
+        )
+        roomy = [i for i in others if xen.domains[i].max_pages >= xen.domains[i].tot_pages + top]
+        other = data.draw(st.sampled_from(roomy or others), "other")
+        STATS[f"over_claim_node: top {'> 0' if top > 0 else '<= 0'}"] += 1
+        if top > 0:
+            self._set8(other, [(top, n, 0)])
+        pages = [
+            m + i
+            for m, b in xen.free_blocks()
+            if xen.mfn_to_nid(m) == n
+            for i in range(min(1 << b.order, 8))
+        ][:64]
+        k = min(xen.domains[small].claims[n], 4, len(pages))
+        if k:
+            mfns = data.draw(st.lists(st.sampled_from(pages), min_size=k, max_size=k), "mfns")
+
+            def offline() -> None:
+                for mfn in mfns:
+                    libxc.xc_mark_page_offline(self.xch, mfn, mfn)
+
+            out = self.run("offline", offline)
+            assert out.exc is None, out.exc
+        gfn = data.draw(st.integers(0, GFN_SPACE - 1), "gfn")
+        flags = libxc.XENMEMF_exact_node(n)
+        out = self.run(
+            "populate",
+            lambda: libxc.xc_domain_populate_physmap(self.xch, small, 1, 0, flags, [gfn]),
+        )
+        assert out.exc is None, out.exc
+
+    def _face_get(self, domid: int, max_entries: int) -> None:
+        """The hypervisor face's ``domain_get_claim_entries`` with a capacity (no clamp):
+        v8's shape and ENOBUFS; before v8, v7's (HOST always first) and ERANGE."""
+        d = self.xen.domains[domid]
+        want = self.ref.get_claim_entries(domid)
+        out = self.run("claim_get8", lambda: self.xen.domain_get_claim_entries(d, max_entries))
+        rc, n, got = out.result
+        assert n == len(want), (n, want)
+        if len(want) > max_entries:
+            assert (rc, got) == (-errno.ENOBUFS if self.ref.v8 else -errno.ERANGE, None)
+        else:
+            assert rc == 0 and got is not None and [e.as_tuple() for e in got] == want
+        STATS[
+            f"domain_get_claim_entries {self.xen.semantics} {errno.errorcode.get(-rc, 'ok')}"
+        ] += 1
+        self.unchanged(out, ("domain_get_claim_entries", domid, max_entries))
+
+    @rule(data=st.data())
+    def memory_claims_get(self, data: st.DataObject) -> None:
+        """XEN_DOMCTL_get_memory_claims (v8, domctl 92): the size query, too small a
+        capacity (ENOBUFS), a buffer smaller than the capacity, NULL, a bad pad, an
+        unprivileged caller, a dying domain; older hosts have no domctl 92 (ENOSYS)."""
+        domid = data.draw(self.claimant_st(), "domid")
+        max_nr = self.xen.max_numnodes + 1
+        # around the number of entries the domain has: one too few is ENOBUFS
+        k = len(self.ref.get_claim_entries(domid)) if domid in self.ref.domains else 1
+        caps = [0, 1, 2, 4, max(k - 1, 0), max(k - 1, 0), k, k, max_nr, max_nr + 3]
+        cap = data.draw(st.sampled_from(caps), "cap")
+        size = data.draw(st.sampled_from([None, cap, cap, cap, max(cap - 1, 0), cap + 2]), "size")
+        buf = None
+        if size is not None:
+            buf = (xen_domctl_memory_claim_t * size)()
+            for i in range(size):
+                buf[i] = xen_domctl_memory_claim_t.from_buffer_copy(SENTINEL)
+        via = data.draw(
+            st.sampled_from(["libxc"] * 6 + ["unpriv", "dead", "pad", "xen", "face"]), "via"
+        )
+        if via == "dead" and not self.dead:
+            via = "libxc"
+        if via == "face" and domid in self.xen.domains:
+            self._face_get(domid, cap)
+            return
+        if via in ("libxc", "face"):  # the face needs a live domain: libxc's ESRCH instead
+            want = self.ref.get_memory_claims(domid, cap, buffer_len=size)
+            nr_c = ctypes.c_uint32(cap)
+            out = self.run(
+                "claim_get8",
+                lambda: libxc.xc_domain_get_memory_claims(self.xch, domid, buf, nr_c),
+            )
+            assert out.exc is None or out.errno, out.exc
+            got, nr_out = (-out.errno if out.errno else 0), nr_c.value
+        else:
+            caller = UNPRIV if via == "unpriv" else DOM0
+            pad = data.draw(st.sampled_from([1, 2, U32]), "pad") if via == "pad" else 0
+            d = self.xen.domains.get(domid)
+            target: claims.Domain | int = domid
+            if via == "dead":
+                target = self.dead[-1]
+            elif d is not None and data.draw(st.booleans(), "as Domain"):
+                target = d
+            ref_domid = self.dead[-1].domid if via == "dead" else domid
+            want = self.ref.get_memory_claims(
+                ref_domid,
+                cap,
+                pad,
+                privileged=via != "unpriv",
+                dying=via == "dead",
+                buffer_len=size,
+            )
+            out = self.run(
+                "claim_get8",
+                lambda: self.xen.do_domctl_get_memory_claims(caller, target, cap, buf, pad),
+            )
+            got, nr_out = out.result
+        assert (got, nr_out) == want[:2], (via, domid, cap, size, got, nr_out, want)
+        written = 0
+        if got == 0:
+            assert want[2] is not None
+            written = len(want[2])
+            assert buf is not None or not written
+            if buf is not None:
+                assert [(e.target, e.pages, e.pad) for e in buf[:written]] == [
+                    (t, p, 0) for t, p in want[2]
+                ]
+        if buf is not None:  # nothing written past the entries, nor at all when refused
+            assert all(bytes(buf[i]) == SENTINEL for i in range(written, size or 0)), (got, buf)
+        label = self._v8_label("GET92")
+        STATS[f"{label} {errno.errorcode.get(-got, 'ok')}"] += 1
+        if got == 0 and self.xen.semantics == "v8":
+            STATS[f"GET92 ok, {min(written, 3)}{'+' if written > 3 else ''} entries"] += 1
+        self.unchanged(out, ("memory_claims_get", domid, cap))  # GET never changes the host
 
     @rule(data=st.data())
     def claim_pages(self, data: st.DataObject) -> None:
@@ -649,7 +1062,13 @@ class ClaimsMachine(RuleBasedStateMachine):
         order = data.draw(st.sampled_from([0, 0, 0, 0, 1, 1, 2, 3, 4, max_order + 1]), "order")
         nr = data.draw(st.integers(1, 4), "nr")
         kind = data.draw(st.sampled_from(["none", "node", "exact"] * 3 + ["huge"]), "flags")
-        node = data.draw(st.integers(0, self.nr_nodes - 1), "node")
+        claimed = [n for n in range(self.nr_nodes) if d is not None and d.claims[n]]
+        node = data.draw(
+            st.one_of(st.integers(0, self.nr_nodes - 1), st.sampled_from(claimed))
+            if claimed
+            else st.integers(0, self.nr_nodes - 1),
+            "node",
+        )
         if data.draw(st.integers(0, 9), "offline node") == 0:
             node = self.nr_nodes  # < MAX_NUMNODES but not online
         mem_flags = 0
@@ -797,9 +1216,13 @@ class ClaimsMachine(RuleBasedStateMachine):
         heads = [(m, b.order) for m, b in self.xen.free_blocks()]
         if not heads:
             return self.mfn_st()
-        return st.sampled_from(heads).flatmap(
-            lambda hb: st.integers(hb[0], hb[0] + (1 << hb[1]) - 1)
-        )
+        # half the time on a node with claims: v7 recalls them, v6 and v8 leave the
+        # node over-claimed (v8's node gate clamps)
+        claimed = [(m, o) for m, o in heads if self.xen.claimed_pages[self.xen.mfn_to_nid(m)]]
+        pick = st.sampled_from(heads)
+        if claimed:
+            pick = st.one_of(pick, st.sampled_from(claimed))
+        return pick.flatmap(lambda hb: st.integers(hb[0], hb[0] + (1 << hb[1]) - 1))
 
     @rule(data=st.data())
     def offline(self, data: st.DataObject) -> None:
