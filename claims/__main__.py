@@ -1,4 +1,8 @@
-"""``python -m claims run FILE [--semantics master,v7,v8] [--html OUT]``."""
+"""The kit's command line.
+
+python -m claims run FILE [--semantics master,v7,v8] [--html OUT]
+python -m claims app [VOILA OPTIONS]
+"""
 
 from __future__ import annotations
 
@@ -6,39 +10,98 @@ import argparse
 import sys
 from pathlib import Path
 
-from .review.scenario import ScenarioError, load, shipped
-from .series import RULE_SETS
+DEFAULT_SEMANTICS = ["master", "v7", "v8"]
+USAGE = """\
+replay a scenario under several versions of the series, or open the dashboard
+
+examples:
+  python -m claims run parallel-builds                  a scenario shipped with the kit
+  python -m claims run my.yaml --semantics v7,v8 --html report.html
+  python -m claims app                                  the claims explorer in Voilà
+"""
+
+
+def _rule_sets() -> list[str]:
+    from .series import RULE_SETS
+
+    return sorted(RULE_SETS)
 
 
 def _semantics(text: str) -> list[str]:
     names = [s.strip() for s in text.split(",") if s.strip()]
-    bad = [s for s in names if s not in RULE_SETS]
+    known = _rule_sets()
+    bad = [s for s in names if s not in known]
     if not names or bad:
         raise argparse.ArgumentTypeError(
-            f"rule sets are a comma-separated list of {sorted(RULE_SETS)}; got {text!r}"
+            f"a comma-separated list of {', '.join(known)}; got {text!r}"
         )
     return names
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claims", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="replay a scenario file under one or more rule sets")
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser (no model is loaded to build it)."""
+    p = argparse.ArgumentParser(
+        prog="python -m claims",
+        description=USAGE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="{run,app}")
+    run = sub.add_parser(
+        "run",
+        help="replay a scenario file under one or more versions of the series",
+        description="Replay a scenario file under one or more versions of the series and "
+        "print, step by step, where they differ; --html also writes a report.",
+    )
     run.add_argument("file", type=Path, help="a .yaml/.json file, or the name of a shipped one")
     run.add_argument(
         "--semantics",
         type=_semantics,
-        default=["master", "v7", "v8"],
-        help=f"comma-separated versions of the series, of {', '.join(sorted(RULE_SETS))} "
-        "(default: master,v7,v8)",
+        default=DEFAULT_SEMANTICS,
+        metavar="LIST",
+        help="comma-separated versions of the series to compare, each one of "
+        f"{', '.join(_rule_sets())} (default: {','.join(DEFAULT_SEMANTICS)})",
     )
-    run.add_argument("--html", type=Path, help="also write a self-contained HTML report")
-    args = parser.parse_args(argv)
+    run.add_argument(
+        "--html",
+        type=Path,
+        metavar="OUT",
+        help="also write a self-contained HTML report to OUT (its folder must exist)",
+    )
+    app = sub.add_parser(
+        "app",
+        help="open the claims explorer dashboard in Voilà (offline)",
+        description="Serve notebooks/apps/claims-explorer.ipynb with Voilà and the kit's "
+        "template (no CDN, no code). Other options go to Voilà, e.g. --no-browser "
+        "--port=8866.",
+    )
+    app.set_defaults(voila_args=[])
+    return p
 
-    from .review.report import text
-    from .review.runner import compare
-    from .views.report import html_report
 
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args, rest = p.parse_known_args(argv)
+    if rest and args.command != "app":
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "app":
+        args.voila_args = rest  # Voilà's own options
+        from .kit.app import main as app_main
+
+        try:
+            return app_main(args.voila_args)
+        except FileNotFoundError as e:
+            print(f"refused: {e}", file=sys.stderr)
+            return 2
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .review.scenario import ScenarioError, load, shipped
+
+    if args.html is not None and not args.html.parent.is_dir():
+        print(f"refused: --html {args.html}: the folder {args.html.parent} does not exist",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if not args.file.exists() and args.file.suffix == "":
         try:
             args.file = shipped(str(args.file))  # a scenario that comes with the kit
@@ -50,10 +113,18 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as e:
         print(f"{args.file}: refused: {e}", file=sys.stderr)
         return 2
+    from .review.report import text
+    from .review.runner import compare
+    from .views.report import html_report
+
     cmp = compare(sc, args.semantics)
     print(text(cmp))
     if args.html:
-        args.html.write_text(html_report(cmp), encoding="utf-8")
+        try:
+            args.html.write_text(html_report(cmp), encoding="utf-8")
+        except OSError as e:
+            print(f"refused: --html {args.html}: {e.strerror}", file=sys.stderr)
+            return 2
         print(f"\nreport written to {args.html}")
     return 0
 

@@ -105,7 +105,8 @@ def test_stepper_steps_and_redraws(xen: claims.Xen) -> None:
     assert xen.domains[1].claims == [0, 0]
     assert values(st.bars)["d1 allocated"] == (0, 512, 0)
     assert values(st.redeem)["same-node claim"] == (512,)
-    assert "MFN 0x2e00 node 1" in st.log.value
+    assert "MFN 0x2e00 on node 1; redeemed: node1 512" in st.log.value
+    assert "MEMF_node(1)|MEMF_exact_node" in st.log.value
     # Run N: order 0 on node 0, host-wide claim first, then unclaimed
     st.order.value = "0"
     st.node.value = 0
@@ -115,6 +116,11 @@ def test_stepper_steps_and_redraws(xen: claims.Xen) -> None:
     assert values(st.redeem)["host-wide claim"][-20:].count(1) == 14  # steps 51..64 of 70
     assert xen.domains[1].outstanding_pages == 0
     assert "70 allocations" in st.result.value
+    assert st.progress.description == "70 of 70" and st.progress.bar_style == "success"
+    st.count.value = "5"
+    st.order.value = "1"
+    st.step.click()
+    assert "1 allocation;" in st.result.value  # one, not "1 allocations"
 
 
 def test_stepper_null_and_bad_values(xen: claims.Xen) -> None:
@@ -125,6 +131,12 @@ def test_stepper_null_and_bad_values(xen: claims.Xen) -> None:
     st.exact.value = True
     st.step.click()
     assert "NULL after 0 allocations: no suitable free block" in st.result.value
+    assert (st.progress.description, st.progress.bar_style) == ("NULL at 1 of 1", "danger")
+    st.order.value = "12"  # node 0's 4096 pages, then NULL: the bar says where it stopped
+    st.count.value = "3"
+    st.run.click()
+    assert "NULL after 1 allocation:" in st.result.value
+    assert (st.progress.value, st.progress.max, st.progress.description) == (2, 3, "NULL at 2 of 3")
     before = xen.state()
     for bad in ("-1", "x", ""):
         st.order.value = bad
@@ -145,7 +157,10 @@ def test_heap_explorer(xen: claims.Xen) -> None:
     assert names == {"free clean", "d1 allocated"}
     assert list(he.buddy.data[0].z[1][4:12]) == [1, 1, 1, 1, 1, 1, 1, 1]
     he.zone.value = 14
-    assert "zone 14" in he.strip.layout.title.text
+    assert "zone 14" in he.strip.figure.layout.title.text
+    he.node.value = 0  # a new node: its zones, and "all" shown, not a blank selector
+    assert (he.zone.index, he.zone.label, he.zone.value) == (0, "all", None)
+    assert "node 0: 4096 free pages" in he.result.value
 
 
 def test_trace_scrubber_replays_on_a_copy(xen: claims.Xen) -> None:
@@ -158,6 +173,7 @@ def test_trace_scrubber_replays_on_a_copy(xen: claims.Xen) -> None:
     ts.prev.click()
     assert values(ts.figure)["d1 node claims"][0] == 100
     assert "domain_set_claim_entries" in ts.what.value
+    assert "1 event before the newest" in ts.result.value
     ts.slider.value = 0
     assert ts.copy.total_avail_pages == 0
     ts.next.click()
@@ -170,51 +186,123 @@ def test_trace_scrubber_replays_on_a_copy(xen: claims.Xen) -> None:
 
 
 # ---------------------------------------------------------- ClaimsExplorer
+def counters(app: object) -> dict[str, list[str]]:
+    """The counters table as rows: header cell -> the cells after it."""
+    import re
+
+    table = app.counters.value  # type: ignore[attr-defined]
+    out = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table):
+        cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+        out[cells[0]] = cells[1:]
+    return out
+
+
 def test_explorer_wires_install_step_and_trace() -> None:
     from claims.widgets import ClaimsExplorer
 
     app = ClaimsExplorer()
     ed, st, sc = app.editor, app.stepper, app.scrubber
+    assert ed.figure is None and st.bars is None and sc.figure is None  # one chart: app.bars
     assert sorted(app.xen.domains) == [1, 2] and app.xen.semantics == "v7"
     assert "host demo: 2 nodes x 4096 pages (v7), domains d1 and d2" in app.result.value
-    assert "total_avail_pages 8192, outstanding_claims 0" in app.counters.value
+    assert counters(app)["free"] == ["4096", "4096", "8192", "total_avail_pages"]
+    assert counters(app)["claimed"] == ["0", "0", "0", "outstanding_claims"]
     assert sc.slider.value == sc.slider.max == 3  # init_heap_pages, two domain_create
-    # Install in the editor: the stepper's bars, the counters and the trace follow
+    assert values(app.bars)["unclaimed free"] == (4096, 4096, 8192)
+    # Install in the editor: the chart, the counters and the trace follow
     ed.node_pages[1].value = "1000"
     ed.host_pages.value = "200"
     ed.install.click()
     assert "0: installed" in ed.result.value
-    assert values(st.bars)["d1 node claims"] == (0, 1000, 0)
-    assert "outstanding_claims 1200" in app.counters.value
-    assert "node 1 4096 free / 1000 claimed" in app.counters.value
-    assert sc.slider.value == sc.slider.max == 4 and "do_domctl_claim_memory" in sc.what.value
-    # Step in the stepper: the editor's figure and labels, the counters and the trace follow
+    assert values(app.bars)["d1 node claims"] == (0, 1000, 0)
+    assert counters(app)["claimed"][:3] == ["0", "1000", "1200"]
+    assert counters(app)["unclaimed free"][:3] == ["4096", "3096", "6992"]
+    assert sc.slider.value == sc.slider.max == 4
+    assert "do_domctl_claim_memory(d=d1, mode=SET, nr_entries=2) → 0" in sc.what.value
+    # Step in the stepper: the editor's labels, the chart, the counters and the trace follow
     st.order.value = "9"
     st.node.value = 1
     st.step.click()
-    assert "last MFN 0x2e00 on node 1" in st.result.value
-    assert values(ed.figure)["d1 node claims"] == (0, 488, 0)
+    assert "1 allocation; last MFN 0x2e00 on node 1" in st.result.value
+    assert values(app.bars)["d1 node claims"] == (0, 488, 0)
     assert "unclaimed free: 3096 pages" in ed.node_free[1].value
-    assert "node 1 3584 free / 488 claimed" in app.counters.value
-    assert sc.slider.value == 5 and values(sc.figure)["d1 allocated"] == (0, 512, 0)
-    # moved back, the scrubber stays where the reader put it
+    assert counters(app)["free"][:2] == ["4096", "3584"]
+    assert counters(app)["claimed"][:2] == ["0", "488"]
+    assert sc.slider.value == 5 and sc.copy.domains[1].claims == [0, 488]
+    # moved back, the trace and the chart stay where the reader put them; the count follows
     sc.prev.click()
+    assert values(app.bars)["d1 allocated"] == (0, 0, 0)
+    assert "after event 4 of 5" in app.bars.figure.layout.title.text
     st.step.click()
     assert (sc.slider.value, sc.slider.max) == (4, 6)
-    assert values(sc.figure)["d1 allocated"] == (0, 0, 0)
+    assert "4 of 6 events replayed on a copy (2 events before the newest)" in sc.result.value
+    assert values(app.bars)["d1 allocated"] == (0, 0, 0)  # still the copy after event 4
+    assert "after event 4 of 6" in app.bars.figure.layout.title.text
+    sc.slider.value = sc.slider.max  # back at the end: the live host again
+    assert values(app.bars)["d1 allocated"] == (0, 1024, 0)
+    assert "replayed" not in app.bars.figure.layout.title.text
     # a refusal changes nothing and reaches no result line as an internal error
     before = app.xen.state()
     ed.node_pages[0].value = "5000"
     ed.install.click()
     assert "ENOMEM" in ed.result.value and app.xen.state() == before
     assert "internal error" not in app.result.value + ed.result.value + st.result.value
+    # the refusal goes stale once another panel changes the host
+    st.step.click()
+    assert ed.result.value == "" and ed.result_ok is None
+    # a successful result stays: it is history, not a claim about the present
+    ed.node_pages[0].value = ""
+    ed.install.click()
+    st.step.click()
+    assert "0: installed" in ed.result.value
+
+
+def test_editor_loads_the_chosen_domains_claims(xen: claims.Xen) -> None:
+    xen.domain_set_claim_entries(
+        xen.domains[2],
+        [claims.xen_memory_claim_t(30, 1), claims.xen_memory_claim_t(7, 0x80000000)],
+    )
+    ed = ClaimSetEditor(xen, domid=2)
+    assert [b.value for b in ed.node_pages] == ["", "30"] and ed.host_pages.value == "7"
+    ed.node_pages[0].value = "5"  # typed, not installed
+    ed.domain.value = 1
+    assert [b.value for b in ed.node_pages] == ["", ""] and ed.host_pages.value == ""
+    ed.domain.value = 2
+    assert [b.value for b in ed.node_pages] == ["", "30"] and ed.host_pages.value == "7"
+    ed.install.click()  # the loaded set installs as it is: nothing changes
+    assert (xen.domains[2].claims, xen.domains[2].host_claims) == ([0, 30], 7)
+    assert ed.legacy.indent is False and ed.legacy.layout.width == "auto"  # the label fits
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [("10", 10), ("0x10", 16), ("0o10", 8), ("0b11", 3), ("1_000", 1000), ("0", 0), ("00", 0),
+     (" 7 ", 7), ("", None)],
+)  # fmt: skip
+def test_number_boxes_read_python_literals(text: str, want: int | None) -> None:
+    from claims.views.controllers import parse_count
+
+    assert parse_count("pages", text) == want
+
+
+def test_number_boxes_refuse_a_leading_zero() -> None:
+    from claims.views.controllers import parse_count
+
+    with pytest.raises(ValueError, match="'010' has a leading zero, which C reads as octal: "
+                       "write 10 for decimal, or use a 0o, 0x or 0b prefix"):  # fmt: skip
+        parse_count("pages", "010")
+    with pytest.raises(ValueError, match="not a whole number"):
+        parse_count("pages", "0x")
 
 
 def test_explorer_presets_rebuild_and_close_the_old_controllers() -> None:
     from claims.widgets import ClaimsExplorer
 
     app = ClaimsExplorer()
-    old, old_host, old_panels = app.editor, app.xen, app.body.children
+    old = app.editor
+    old_host, old_panels = app.xen, [*app.panels.children, *app.trace.children]
+    chart = app.bars
     old.node_pages[0].value = "10"
     old.install.click()
     for key, nodes, semantics in [
@@ -229,9 +317,13 @@ def test_explorer_presets_rebuild_and_close_the_old_controllers() -> None:
         assert len(app.editor.node_pages) == nodes and app.editor.xen is app.xen
         assert app.stepper.xen is app.xen and app.scrubber.xen is app.xen
         assert sorted(app.xen.domains) == [1, 2] and app.xen.outstanding_claims == 0
-        assert app.body.children[1].children[1] is app.scrubber.widget
+        assert app.trace.children[0].children[1] is app.scrubber.widget
+        assert app.bars is chart and len(values(chart)["unclaimed free"]) == nodes + 1
+        assert len(counters(app)["free"]) == nodes + 2
+        domctl = "set_memory_claims" if semantics == "v8" else "claim_memory"
+        assert domctl in app.panels.children[0].children[0].value
         assert "new host" in app.result.value
-    assert old.install.comm is None and old.figure.comm is None  # closed, views gone
+    assert old.install.comm is None  # closed, views gone
     assert all(w.comm is None for w in old_panels)
     assert old_host.domains[1].claims == [10, 0]  # the old host is left as it was
     # New host: a fresh host of the same preset

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from ..hypervisor.constants import PAGE_SHIFT
@@ -238,6 +237,8 @@ def _short(message: str, limit: int = 160) -> str:
 
 
 def _schema_error(data: Any) -> ScenarioError | None:
+    import jsonschema  # here, not at import: it takes most of a second to load
+
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.path))
     if errors:

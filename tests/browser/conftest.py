@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -124,13 +125,16 @@ def lab_server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 @pytest.fixture(scope="session")
 def voila_server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Voilà serving the app notebook, as the README runs it."""
+    """Voilà serving the app notebook, as the README runs it (``python -m claims app``)."""
     if importlib.util.find_spec("voila") is None:
         skip_or_fail("voila is not installed (pip install -e '.[dev]')")
     base = tmp_path_factory.mktemp("voila")
     env = jupyter_env(base)
-    argv = jupyter_command("voila") + [
-        "notebooks/apps/claims-explorer.ipynb",
+    argv = [
+        sys.executable,
+        "-m",
+        "claims",
+        "app",
         "--no-browser",
         "--Voila.ip=127.0.0.1",
         "--port={port}",

@@ -236,12 +236,7 @@ _VALUES_JS = """gd => {
   }
   return out;
 }"""
-_WAIT_JS = """([gd, name, want]) => {
-  if (!gd._fullData || !gd.querySelector('svg.main-svg')) return false;
-  if (name === null) return true;
-  const t = gd._fullData.find(t => t.name === name);
-  return !!t && JSON.stringify(Array.from(t.y)) === JSON.stringify(want);
-}"""
+_DRAWN_JS = "gd => !!(gd._fullData && gd.querySelector('svg.main-svg'))"
 
 
 def figure_values(graph: Any) -> dict[str, list[Any]]:
@@ -251,17 +246,38 @@ def figure_values(graph: Any) -> dict[str, list[Any]]:
 
 def wait_figure(
     graph: Any, name: str | None = None, want: list[Any] | None = None, timeout_ms: int = 60_000
-) -> None:
+) -> float:
     """Wait until plotly has drawn *graph* and, if *name* is given, its trace *name*
-    shows the values *want*; a timeout fails with what the figure shows instead."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    shows the values *want*; return the seconds waited.  The locator is resolved again
+    at every poll, because a redraw replaces the graph div.  A timeout fails with what
+    the figure shows instead."""
+    from playwright.sync_api import Error as PlaywrightError
 
-    handle = graph.element_handle(timeout=timeout_ms)
-    try:
-        graph.page.wait_for_function(_WAIT_JS, arg=[handle, name, want], timeout=timeout_ms)
-    except PlaywrightTimeout:
-        got = figure_values(graph) if name is not None else "(not drawn)"
-        raise AssertionError(f"figure: want {name} = {want}, got {got}") from None
+    start = time.monotonic()
+    deadline = start + timeout_ms / 1000
+    got: Any = "(not drawn)"
+    while True:
+        left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        try:
+            if graph.evaluate(_DRAWN_JS, timeout=min(left_ms, 2_000)):
+                if name is None:
+                    return time.monotonic() - start
+                got = figure_values(graph)
+                if got.get(name) == want:
+                    return time.monotonic() - start
+        except PlaywrightError:  # not in the DOM yet, or replaced while it was read
+            pass
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"figure: want {name} = {want}, got {got}")
+        time.sleep(0.05)
+
+
+# ------------------------------------------------------------------ timings
+def timing(what: str, seconds: float, target: float) -> None:
+    """Print one measured wait beside its target (a benchmark line, not an assertion):
+    ``pytest -s`` shows it, and a failing test's report keeps it."""
+    mark = "within" if seconds <= target else "OVER"
+    print(f"\nTIMING {what}: {seconds:.2f} s ({mark} the {target:g} s target)", flush=True)
 
 
 # ------------------------------------------------------------------ ipywidgets in the DOM

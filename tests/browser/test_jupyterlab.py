@@ -62,9 +62,9 @@ def test_lab_runs_05_and_steps_the_stepper(page: Any, lab_server: Server) -> Non
     )
     expect(out).to_have_count(1)
     out.scroll_into_view_if_needed()
-    result = out.locator(".widget-html-content").filter(has_text="allocations")
+    result = out.locator(".widget-html-content").filter(has_text="allocation")
     # the notebook's own cell clicked Step once: an order-0 page on node 0
-    expect(result).to_have_text("1 allocations; last MFN 0x1fff on node 0")
+    expect(result).to_have_text("1 allocation; last MFN 0x1fff on node 0")
     bars, redeem = out.locator(".js-plotly-plot").nth(0), out.locator(".js-plotly-plot").nth(1)
     wait_figure(bars)
     wait_figure(redeem)
@@ -78,7 +78,7 @@ def test_lab_runs_05_and_steps_the_stepper(page: Any, lab_server: Server) -> Non
     control(out, "node", "dropdown").select_option(label="node 1")
     out.get_by_role("button", name="Step", exact=True).click()
 
-    expect(result).to_have_text("1 allocations; last MFN 0x2ff8 on node 1")
+    expect(result).to_have_text("1 allocation; last MFN 0x2ff8 on node 1")
     wait_figure(bars, "d1 node claims", [511, 248, 0])
     wait_figure(redeem, "same-node claim", [1, 8])
     assert figure_values(bars)["d1 allocated"] == [1, 8, 0]
