@@ -12,11 +12,13 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from . import style
 from .figures import _layout
 
-TARGET_ALLOCS_PER_S = 200_000  # issue 7's target for orders 0 and 9 on the demo host
-_ORDER_COLOURS = {0: "#1f77b4", 9: "#ff7f0e", 18: "#2ca02c"}
-_LINE_COLOURS = ["#636efa", "#00cc96", "#ef553b", "#ab63fa", "#ffa15a", "#19d3f3"]
+TARGET_ALLOCS_PER_S = 200_000  # the kit's speed target for orders 0 and 9 on the demo host
+TARGET_LABEL = f"speed target: {TARGET_ALLOCS_PER_S:,} allocations/s"
+_ORDER_COLOURS = dict(style.BENCH_ORDERS)
+_LINE_COLOURS = list(style.BENCH_LINES)
 _PAGES_PER_GIB = 1 << 18
 
 
@@ -31,6 +33,11 @@ def host_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
     *records* are ``bench.host_build_records``; both axes are logarithmic, so
     a line of slope 1 grows in proportion to the free blocks.
     """
+    if not records:
+        return _no_records(
+            "Host builds grow with free blocks",
+            "build time and peak memory per host will appear here",
+        )
     fig = make_subplots(
         rows=1, cols=2, subplot_titles=("build time (s)", "peak memory while building (MiB)")
     )
@@ -68,18 +75,44 @@ def host_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
     return fig.update_layout(margin={"t": 90})  # room for the subplot titles
 
 
-def _target_line(fig: go.Figure) -> None:
-    """The dashed line of issue 7's target across a rate figure."""
-    fig.add_hline(
+def _no_records(title: str, what: str) -> go.Figure:
+    """A figure of *title* saying that *what* will appear once records are given."""
+    return style.empty_state(_layout(go.Figure(), title), f"No records yet: {what}")
+
+
+def _target_line(fig: go.Figure) -> go.Figure:
+    """The dashed line of the speed target across a rate figure, labelled with its number.
+
+    The label sits in the right margin, beside the line, where no bar can hide it;
+    the legend moves above the plot to leave it room.
+    """
+    fig.add_hline(y=TARGET_ALLOCS_PER_S, line_dash="dash", line_color=style.TEXT, line_width=1,
+                  layer="above")  # fmt: skip
+    fig.add_annotation(
+        text=TARGET_LABEL.replace(": ", "<br>", 1),
+        xref="paper",
+        x=1.01,
+        xanchor="left",
+        yref="y",
         y=TARGET_ALLOCS_PER_S,
-        line_dash="dash",
-        annotation_text="issue 7 target",
-        annotation_position="top left",
+        yanchor="middle",
+        align="left",
+        showarrow=False,
+        font={"color": style.TEXT, "size": 11},
+    )
+    return fig.update_layout(
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
+        margin={"r": 150, "t": 80},
     )
 
 
 def allocation_rates(records: Sequence[dict[str, Any]]) -> go.Figure:
     """Allocations per second per host and order (``bench.allocation_rate_records``)."""
+    if not records:
+        return _no_records(
+            "alloc_domheap_pages per second, by host and order",
+            "allocations per second per host and order will appear here",
+        )
     fig = go.Figure()
     hosts = list(dict.fromkeys(r["host"] for r in records))
     for order in sorted({r["order"] for r in records}):
@@ -99,13 +132,17 @@ def allocation_rates(records: Sequence[dict[str, Any]]) -> go.Figure:
                 hoverinfo="text",
             )
         )
-    _target_line(fig)
     fig.update_layout(barmode="group", yaxis_title="allocations per second")
-    return _layout(fig, "alloc_domheap_pages per second, by host and order")
+    return _target_line(_layout(fig, "alloc_domheap_pages per second, by host and order"))
 
 
 def log_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
     """Order-0 allocations per second against events in the log (``bench.log_growth_records``)."""
+    if not records:
+        return _no_records(
+            "Allocation rate as the event log grows",
+            "allocations per second against events in the log will appear here",
+        )
     fig = go.Figure(
         go.Scatter(
             x=[r["events"] for r in records],
@@ -120,13 +157,21 @@ def log_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
             hoverinfo="text",
         )
     )
-    fig.update_layout(xaxis_title="events in the log", yaxis_title="allocations per second")
+    fig.update_layout(
+        xaxis={"title": {"text": "events in the log"}, "tickformat": ",d"},
+        yaxis_title="allocations per second",
+    )
     fig.update_yaxes(rangemode="tozero")  # a flat line reads as flat, not as noise magnified
     return _layout(fig, "Allocation rate as the event log grows")
 
 
 def build_comparison(records: Sequence[dict[str, Any]]) -> go.Figure:
     """Demo-host allocations per second by build (``bench.build_comparison_records``)."""
+    if not records:
+        return _no_records(
+            "alloc_domheap_pages per second on the demo host, by build",
+            "allocations per second per build of the hot modules will appear here",
+        )
     fig = go.Figure()
     builds = [r["build"] for r in records]
     for order in (0, 9):
@@ -143,10 +188,9 @@ def build_comparison(records: Sequence[dict[str, Any]]) -> go.Figure:
                 hoverinfo="text",
             )
         )
-    _target_line(fig)
     fig.update_layout(
         barmode="group",
         xaxis_title="build of the hot modules",
         yaxis_title="allocations per second",
     )
-    return _layout(fig, "alloc_domheap_pages per second on the demo host, by build")
+    return _target_line(_layout(fig, "alloc_domheap_pages per second on the demo host, by build"))
