@@ -45,6 +45,11 @@ from ..hypervisor.sched import Domain
 from .master import Master, refcounted
 
 
+def n_entries(n: int) -> str:
+    """``1 entry``, ``2 entries``: a count of claim entries in a reason."""
+    return f"{n} entr{'y' if n == 1 else 'ies'}"
+
+
 class V7(Master):
     """The v7 series as posted: claim sets with GET, the node gate, three-step redemption."""
 
@@ -276,15 +281,27 @@ class V7(Master):
         if mode == XEN_DOMCTL_CLAIM_MEMORY_SET:
             got = read_guest(buf, nr)
             if got is None:
-                return -errno.EFAULT, nr, f"cannot read {nr} entries from the claim_set buffer"
+                return (
+                    -errno.EFAULT,
+                    nr,
+                    f"cannot read {n_entries(nr)} from the claim_set buffer",
+                )
             rc, reason = self.domain_set_claim_entries(heap, d, got)
             return rc, nr, reason
         rc, needed, out = self.domain_get_claim_entries(heap, d, cap)
         if rc:
-            return rc, needed, f"{needed} entries needed, buffer holds {cap}"
+            return (
+                rc,
+                needed,
+                f"{n_entries(needed)} needed, buffer holds {cap}",
+            )
         assert out is not None
         if not write_guest(buf, out):
-            return -errno.EFAULT, needed, f"cannot write {needed} entries to the claim_set buffer"
+            return (
+                -errno.EFAULT,
+                needed,
+                f"cannot write {n_entries(needed)} to the claim_set buffer",
+            )
         return 0, needed, "ok"
 
 

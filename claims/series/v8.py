@@ -42,7 +42,7 @@ from ..hypervisor.public import (
 )
 from ..hypervisor.sched import Domain
 from .master import Master, refcounted
-from .v7 import V7
+from .v7 import V7, n_entries
 
 INFERRED = (
     "XEN_DOMCTL_MEMORY_CLAIM_TARGET_HOST is 0x80000000 (bit 31 marks special targets; "
@@ -240,7 +240,11 @@ class V8(V7):
             return -errno.EBUSY, nr, f"d{d.domid} is running: the toolstack must pause it"
         got = read_guest(buf, nr, xen_domctl_memory_claim_t)
         if got is None:
-            return -errno.EFAULT, nr, f"cannot read {nr} entries from the claims buffer"
+            return (
+                -errno.EFAULT,
+                nr,
+                f"cannot read {n_entries(nr)} from the claims buffer",
+            )
         rc, reason = self.domain_set_claim_entries(heap, d, got)
         return rc, nr, reason
 
@@ -255,10 +259,18 @@ class V8(V7):
         cap = min(nr, heap.max_numnodes + 1)
         rc, needed, out = self.domain_get_claim_entries(heap, d, cap)
         if rc:
-            return rc, needed, f"{needed} entries needed, buffer holds {cap}"
+            return (
+                rc,
+                needed,
+                f"{n_entries(needed)} needed, buffer holds {cap}",
+            )
         assert out is not None
         if out and not write_guest(buf, out):
-            return -errno.EFAULT, needed, f"cannot write {needed} entries to the claims buffer"
+            return (
+                -errno.EFAULT,
+                needed,
+                f"cannot write {n_entries(needed)} to the claims buffer",
+            )
         return 0, needed, "ok"
 
 
