@@ -233,3 +233,29 @@ def test_v8_needs_a_paused_domain_to_set_claims() -> None:
     ]
     assert [r.outcome for r in v8.results] == ["0", "EBUSY", "0", "0", "0", "0", "0", "0", "EINVAL"]
     assert v8.results[6].claims["vm"] == (1000, (1000, 0))
+
+
+def test_text_report_breaks_between_fields_not_inside_numbers() -> None:
+    """Every shipped scenario's report fits 100 columns; a long line breaks between
+    fields, and its pieces put together again are the one-line outcome."""
+    import re
+
+    from claims.review.report import WIDTH, result_chunks, result_line
+    from claims.review.scenario import SHIPPED
+
+    for name in sorted(p.stem for p in SHIPPED.glob("*.yaml")):
+        cmp = compare(load(shipped(name)), ["master", "v6", "v7", "v8"])
+        report = text(cmp)
+        for line in report.splitlines():
+            assert len(line) <= WIDTH or line.startswith(
+                ("scenario:", "question:", "≠ #", "  #")
+            ), (
+                name,
+                line,
+            )
+        for run in cmp.runs:
+            for r in run.results:
+                assert "".join(result_chunks(r)) == result_line(r)
+                one = re.sub(r"\s+", " ", result_line(r))
+                assert one in re.sub(r"\s+", " ", report.replace("\n             ", " "))
+    assert max(map(len, report.splitlines())) > 60  # the test saw real reports
