@@ -394,4 +394,24 @@ def test_speed_target_is_named_by_its_number() -> None:
     text = " ".join(a.text for a in fig.layout.annotations)
     assert "speed target" in text and f"{viz_bench.TARGET_ALLOCS_PER_S:,}" in text
     assert "issue" not in text
-    assert fig.data[0].marker.color == style.BENCH_ORDERS[0]
+    # benchmarks are drawn in the neutral ink, told apart by pattern, not by a colour
+    # that means something elsewhere
+    assert fig.data[0].marker.line.color == style.BENCH_INK == style.TEXT
+
+
+def test_any_two_meanings_differ_across_the_whole_palette() -> None:
+    """Not only within a figure: a reader who learnt a colour in one notebook must not
+    meet a close one meaning something else in another.  Greys (all "nothing claims
+    this") are the one exception."""
+    table = style.families()
+    entries = {f"{f}:{k}": c for f, d in table.items() for k, c in d.items()}
+
+    def grey(c: str) -> bool:
+        _, a, b = _lab(c)
+        return math.hypot(a, b) < 6
+
+    for (ka, a), (kb, b) in itertools.combinations(entries.items(), 2):
+        if a.lower() == b.lower() or (grey(a) and grey(b)):
+            continue
+        delta = math.dist(_lab(a), _lab(b))
+        assert delta >= 15, f"{ka} {a} and {kb} {b} are too close (delta E {delta:.1f})"

@@ -17,8 +17,20 @@ from .figures import _layout
 
 TARGET_ALLOCS_PER_S = 200_000  # the kit's speed target for orders 0 and 9 on the demo host
 TARGET_LABEL = f"speed target: {TARGET_ALLOCS_PER_S:,} allocations/s"
-_ORDER_COLOURS = dict(style.BENCH_ORDERS)
-_LINE_COLOURS = list(style.BENCH_LINES)
+_ORDER_PATTERNS = dict(style.BENCH_ORDER_PATTERNS)
+_LINE_STYLES = list(style.BENCH_LINE_STYLES)
+
+
+def _order_marker(order: int) -> dict[str, Any]:
+    """A bar of *order*: the neutral ink, told apart by its pattern."""
+    shape = _ORDER_PATTERNS.get(order, "x")
+    return {
+        "color": style.BENCH_INK if not shape else "rgba(0,0,0,0)",
+        "line": {"color": style.BENCH_INK, "width": 1},
+        "pattern": {"shape": shape, "fgcolor": style.BENCH_INK, "solidity": 0.45},
+    }
+
+
 _PAGES_PER_GIB = 1 << 18
 
 
@@ -42,7 +54,7 @@ def host_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
         rows=1, cols=2, subplot_titles=("build time (s)", "peak memory while building (MiB)")
     )
     for i, nodes in enumerate(sorted({r["nodes"] for r in records})):
-        colour = _LINE_COLOURS[i % len(_LINE_COLOURS)]
+        dash, symbol = _LINE_STYLES[i % len(_LINE_STYLES)]
         rows = sorted((r for r in records if r["nodes"] == nodes), key=lambda r: r["pages"])
         x = [r["free_blocks"] for r in rows]
         hover = [
@@ -60,7 +72,8 @@ def host_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
                     y=y,
                     mode="lines+markers",
                     name=f"{nodes} nodes",
-                    line_color=colour,
+                    line={"color": style.BENCH_INK, "dash": dash},
+                    marker={"symbol": symbol, "color": style.BENCH_INK, "size": 7},
                     legendgroup=str(nodes),
                     showlegend=col == 1,
                     hovertext=hover,
@@ -122,7 +135,7 @@ def allocation_rates(records: Sequence[dict[str, Any]]) -> go.Figure:
                 x=[h for h in hosts if h in rows],
                 y=[rows[h]["alloc_per_s"] for h in hosts if h in rows],
                 name=f"order {order}",
-                marker_color=_ORDER_COLOURS.get(order),
+                marker=_order_marker(order),
                 hovertext=[
                     f"{h}, order {order}: {rows[h]['alloc_per_s']:,.0f} allocations/s, "
                     f"{rows[h]['free_per_s']:,.0f} frees/s (cycles of {rows[h]['n']})"
@@ -149,7 +162,8 @@ def log_growth(records: Sequence[dict[str, Any]]) -> go.Figure:
             y=[r["alloc_per_s"] for r in records],
             mode="lines+markers",
             name="order 0, demo host",
-            marker_color=_ORDER_COLOURS[0],
+            marker_color=style.BENCH_INK,
+            line_color=style.BENCH_INK,
             hovertext=[
                 f"{r['events']:,} events in the log: {r['alloc_per_s']:,.0f} allocations/s"
                 for r in records
@@ -180,7 +194,7 @@ def build_comparison(records: Sequence[dict[str, Any]]) -> go.Figure:
                 x=builds,
                 y=[r[f"order_{order}"] for r in records],
                 name=f"order {order}",
-                marker_color=_ORDER_COLOURS[order],
+                marker=_order_marker(order),
                 hovertext=[
                     f"{r['build']}, order {order}: {r[f'order_{order}']:,.0f} allocations/s"
                     for r in records

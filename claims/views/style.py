@@ -15,7 +15,7 @@ heap           free (unclaimed, clean)     #54a24b    node bars, address strip,
 heap           free dirty                  #b5b83a    address strip
 heap           claimed (outstanding)       #f28e2b    timeline's ``outstanding_claims``
 heap           Xen / anonymous             #5c5470    node bars, address strip
-heap           offlined                    #e45756    node bars, address strip
+heap           offlined                    #d6604d    node bars, address strip
 heap           broken                      #9e1b22    address strip
 heap           never handed to the heap    #d0d0d0    address strip (hatched)
 heap           MFN 0                       #8a8a8a    address strip (the one page
@@ -30,7 +30,7 @@ redemption     same-node claim             #c8530f    redemption bars and sankey
 redemption     host-wide claim             #f5c242
 redemption     other nodes' claims         #8c5a2b
 redemption     unclaimed memory            #54a24b    = heap "free" (same meaning)
-version        master                      #8c510a    scenario counters, reports
+version        master                      #6f5f4f    scenario counters, reports
 version        v6                          #7570b3
 version        v7                          #e7298a
 version        v8                          #2f5fd0
@@ -44,18 +44,18 @@ mode           node                        #c8530f    = redemption "same-node cl
 storm          split guests                #9467bd    boot-storm summary
 storm          failed builds               #de3a40    = status "error"
 storm          claims refused              #6b8e23
-storm          pages of failed builds      #a65e7f
+storm          pages of failed builds      #7a3b69
 storm          claims left over            #4f9fd6
-bench          order 0, 9, 18              #5e81ac,   benchmark figures
-                                           #d08770,
-                                           #a3be8c
-bench          lines (2, 8, 64 nodes...)   #c5b0d5,   host growth
-                                           #9a7bc9,
-                                           #6b4aa5
-status         ok                          #2b8a40    result lines, HTML report
+bench          (none: neutral ink #777)    pattern,   benchmark figures: bars by
+                                           dash and   pattern, lines by dash and
+                                           marker     marker
+status         ok                          #2e8b57    result lines, HTML report
 status         error                       #de3a40
 =============  ==========================  =========  ================================
 
+Any two colours of different meanings differ by at least 15 (CIE76 delta E), across
+the whole palette, not only within a figure, except the greys, which all say
+"nothing claims this" (MFN 0, pages never handed to the heap, a storm without claims).
 Everything else is grey and theme-neutral: text ``#777`` reads on white and on
 JupyterLab's dark ``#111``; grid lines are translucent grey; paper and plot are
 transparent, so a figure takes the notebook's background in either theme.
@@ -84,7 +84,7 @@ HEAP: dict[str, str] = {
     "free dirty": "#b5b83a",
     "claimed": "#f28e2b",
     "Xen / anonymous": "#5c5470",
-    "offlined": "#e45756",
+    "offlined": "#d6604d",
     "broken": "#9e1b22",
     "never handed to the heap": "#d0d0d0",
     "MFN 0": "#8a8a8a",
@@ -103,7 +103,7 @@ REDEMPTION: dict[str, str] = {
 }
 
 VERSIONS: dict[str, str] = {
-    "master": "#8c510a",
+    "master": "#6f5f4f",
     "v6": "#7570b3",
     "v7": "#e7298a",
     "v8": "#2f5fd0",
@@ -127,18 +127,25 @@ MODES: dict[str, str] = {
     "node": REDEMPTION["same-node claim"],
 }
 
-STATUS: dict[str, str] = {"ok": "#2b8a40", "error": "#de3a40"}  # text: 4.3:1 on white and #111
+STATUS: dict[str, str] = {"ok": "#2e8b57", "error": "#de3a40"}  # text: 4.2:1+ on white and #111
 
 STORM: dict[str, str] = {
     "split guests": "#9467bd",
     "failed builds": STATUS["error"],
     "claims refused": "#6b8e23",
-    "pages of failed builds": "#a65e7f",
+    "pages of failed builds": "#7a3b69",
     "claims left over": "#4f9fd6",
 }
 
-BENCH_ORDERS: dict[int, str] = {0: "#5e81ac", 9: "#d08770", 18: "#a3be8c"}
-BENCH_LINES: tuple[str, ...] = ("#c5b0d5", "#9a7bc9", "#6b4aa5")
+# benchmarks carry no meaning of the model: drawn in the neutral ink, told apart by
+# pattern (bars), dash and marker (lines), never by a colour another figure gives a meaning
+BENCH_INK = TEXT
+BENCH_ORDER_PATTERNS: dict[int, str] = {0: "", 9: "/", 18: "."}
+BENCH_LINE_STYLES: tuple[tuple[str, str], ...] = (
+    ("solid", "circle"),
+    ("dash", "square"),
+    ("dot", "diamond"),
+)
 
 # families whose colours meet in one figure (or one widget, or one report page)
 CO_OCCUR: dict[str, tuple[str, ...]] = {
@@ -150,7 +157,6 @@ CO_OCCUR: dict[str, tuple[str, ...]] = {
     ),
     "a scenario compared (report, counters, placement)": ("heap", "domain", "version", "node"),
     "boot storms": ("node", "mode", "storm"),
-    "benchmarks": ("bench",),
 }
 
 # entries that share a colour because they mean the same thing
@@ -174,8 +180,6 @@ def families() -> dict[str, dict[str, str]]:
         "node": {f"node {i} (and every node {i} mod {len(NODES)})": c for i, c in enumerate(NODES)},
         "mode": dict(MODES),
         "storm": dict(STORM),
-        "bench": {f"order {o}": c for o, c in BENCH_ORDERS.items()}
-        | {f"line {i}": c for i, c in enumerate(BENCH_LINES)},
         "status": dict(STATUS),
     }
 
