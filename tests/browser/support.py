@@ -136,6 +136,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     url: str
     log: Path
+    cwd: Path  # where the server runs (JupyterLab: the root folder it serves)
 
     def log_tail(self, n: int = 40) -> str:
         try:
@@ -174,7 +175,7 @@ def start_server(name: str, argv: list[str], probe: str, env: dict[str, str], cw
                 start_new_session=True,
                 preexec_fn=_die_with_parent,  # only calls prctl(2)
             )
-        server = Server(name, proc, f"http://127.0.0.1:{port}", log)
+        server = Server(name, proc, f"http://127.0.0.1:{port}", log, cwd)
         deadline = time.monotonic() + SERVER_START_S
         try:
             while time.monotonic() < deadline:

@@ -18,7 +18,8 @@ NOTEBOOK_READY = """() => {
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return !!(k && k.status === 'idle' && w.content && w.content.widgets.length > 0);
 }"""
-# done when the kernel is idle and every code cell ran, or as soon as a cell failed
+# done when the kernel is idle and every code cell ran, or as soon as a cell failed that was
+# not meant to (a cell tagged raises-exception shows its error, and Run All goes on past it)
 ALL_CELLS_RUN = """() => {
   const w = window.jupyterapp.shell.currentWidget;
   const k = w.sessionContext.session && w.sessionContext.session.kernel;
@@ -28,7 +29,8 @@ ALL_CELLS_RUN = """() => {
   for (let i = 0; i < cells.length; i++) {
     const c = cells.get(i);
     if (c.type !== 'code') continue;
-    if (c.toJSON().outputs.some(o => o.output_type === 'error')) return true;
+    const expected = (c.getMetadata('tags') || []).includes('raises-exception');
+    if (!expected && c.toJSON().outputs.some(o => o.output_type === 'error')) return true;
     if (c.executionCount === null) ran = false;
   }
   return ran;
@@ -39,9 +41,10 @@ ERRORS = """() => {
   for (let i = 0; i < cells.length; i++) {
     const c = cells.get(i);
     if (c.type !== 'code') continue;
-    for (const o of c.toJSON().outputs) {
-      if (o.output_type === 'error') out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
-    }
+    const expected = (c.getMetadata('tags') || []).includes('raises-exception');
+    const errs = c.toJSON().outputs.filter(o => o.output_type === 'error');
+    if (expected && !errs.length) out.push(`cell ${i}: tagged raises-exception, raised nothing`);
+    if (!expected) for (const o of errs) out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
   }
   return out;
 }"""
