@@ -388,3 +388,25 @@ def test_editor_follows_v8s_rules_on_a_v8_host(capsys: pytest.CaptureFixture[str
     ed.release.click()  # release works on a running domain
     assert "0: released" in ed.result.value
     assert capsys.readouterr().out == ""
+
+
+def test_snapshots_keep_the_moment(xen: claims.Xen) -> None:
+    """A controller is live; its snapshot is not: later clicks leave it as it was."""
+    ed = ClaimSetEditor(xen)
+    ed.node_pages[0].value = "100"
+    ed.install.click()
+    shot = ed.snapshot()
+    ed.release.click()
+    assert "0: installed; d1 claims {'host': 0, 'node0': 100}" in shot.text
+    assert "d1: rows node 0 100, node 1 -, host-wide -" in shot.text
+    assert values(shot.figures[0])["d1 node claims"] == (100, 0, 0)
+    assert "0: released" in ed.snapshot().text
+    assert values(ed.figure)["d1 node claims"] == (0, 0, 0)  # the live view moved on
+    st = AllocationStepper(xen)
+    st.domain.value = 1
+    st.step.click()
+    first = st.snapshot()
+    st.step.click()
+    assert len(values(first.figures[1])["unclaimed memory"]) == 1
+    assert len(values(st.snapshot().figures[1])["unclaimed memory"]) == 2
+    assert "d1, order 0, memflags 0" in first.text

@@ -186,6 +186,53 @@ class Controller:
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
+    def _snapshot_figures(self) -> list[go.Figure]:
+        """The figures the controller shows now (a snapshot copies them)."""
+        return []
+
+    def _snapshot_lines(self) -> list[str]:
+        """Plain lines that say what the controller shows now, besides the result line."""
+        return []
+
+    def snapshot(self) -> Snapshot:
+        """A still picture of the controller as it is now: its result line, what its
+        controls say and its figures, which later actions do not change.
+
+        A controller shown in a notebook is live: once later cells click its buttons,
+        the output where it was first shown holds their end state.  A cell that drives
+        the controller from code shows ``ctl.snapshot()`` to keep what that cell did
+        in its own output."""
+        return Snapshot(
+            [*self._snapshot_lines(), self.result.value],
+            [go.Figure(f) for f in self._snapshot_figures()],
+        )
+
+
+class Snapshot:
+    """A controller's result line, control values and figures at one moment, displayed
+    as plain HTML and plotly figures (no widgets, so a saved notebook keeps them)."""
+
+    def __init__(self, lines: list[str], figures: list[go.Figure]) -> None:
+        self.lines = lines  # HTML: the result line keeps its colour
+        self.figures = figures
+
+    @property
+    def text(self) -> str:
+        """The lines without their markup."""
+        import re
+
+        return "\n".join(html.unescape(re.sub(r"<[^>]+>", "", ln)) for ln in self.lines if ln)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import HTML, display
+
+        display(HTML("<br>".join(ln for ln in self.lines if ln)))  # type: ignore[no-untyped-call]
+        for fig in self.figures:
+            display(fig)  # type: ignore[no-untyped-call]
+
+    def __repr__(self) -> str:
+        return f"<Snapshot: {self.text!r}, {len(self.figures)} figures>"
+
 
 # ---------------------------------------------------------- ClaimSetEditor
 class ClaimSetEditor(Controller):
@@ -245,6 +292,18 @@ class ClaimSetEditor(Controller):
         )
         self.load_claims()
         self.refresh()
+
+    def _snapshot_lines(self) -> list[str]:
+        rows = [f"node {n} {b.value or '-'}" for n, b in enumerate(self.node_pages)]
+        rows.append(f"host-wide {self.host_pages.value or '-'}")
+        if self.other_target.value or self.other_pages.value:
+            rows.append(f"target {self.other_target.value} pages {self.other_pages.value}")
+        who = "no domain" if self.domain.value is None else f"d{self.domain.value}"
+        legacy = " (legacy)" if self.legacy.value else ""
+        return [html.escape(f"{who}: rows {', '.join(rows)}{legacy}")]
+
+    def _snapshot_figures(self) -> list[go.Figure]:
+        return [viz.node_bars(self.xen)]
 
     def load_claims(self) -> None:
         """Fill the rows with the chosen domain's claims (empty rows for no claim)."""
@@ -375,6 +434,14 @@ class AllocationStepper(Controller):
             ]
         )
 
+    def _snapshot_lines(self) -> list[str]:
+        who = "Xen" if self.domain.value is None else f"d{self.domain.value}"
+        flags = memflags_text(self.memflags())
+        return [html.escape(f"{who}, order {self.order.value}, memflags {flags}")]
+
+    def _snapshot_figures(self) -> list[go.Figure]:
+        return [viz.node_bars(self.xen), viz.redemption(self.steps[-self.RECENT :])]
+
     def memflags(self) -> int:
         f = 0
         if self.node.value is not None:
@@ -464,6 +531,9 @@ class HeapExplorer(Controller):
             [widgets.HBox([self.node, self.zone]), self.result, self.buddy, self.strip]
         )
 
+    def _snapshot_figures(self) -> list[go.Figure]:
+        return [self.buddy.figure, self.strip.figure]
+
     def _zones(self, node: int) -> list[tuple[str, int | None]]:
         zones = sorted(
             {self.xen.page_to_zone(s) for s, e in self.xen.node_ranges[node]}
@@ -520,6 +590,12 @@ class TraceScrubber(Controller):
             ]
         )
         self.redraw()
+
+    def _snapshot_lines(self) -> list[str]:
+        return [self.what.value]
+
+    def _snapshot_figures(self) -> list[go.Figure]:
+        return [viz.node_bars(self.copy)]
 
     @property
     def following(self) -> bool:
