@@ -66,3 +66,18 @@ def test_app_serves_the_notebook_with_the_kits_template() -> None:
     assert ".celltag_code-reader { display: none; }" in template.read_text()
     args, rest = parser().parse_known_args(["app", "--port=1", "--no-browser"])
     assert args.command == "app" and rest == ["--port=1", "--no-browser"]
+
+
+def test_help_time_is_printed() -> None:
+    """``python -m claims run --help``, warm (the second of two runs), timed and printed:
+    a benchmark line, not an assertion (README, "Speed in the browser")."""
+    import time
+
+    argv = [sys.executable, "-m", "claims", "run", "--help"]
+    subprocess.run(argv, capture_output=True, check=True)  # warm the file cache
+    start = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True, check=True)
+    took = time.monotonic() - start
+    assert "usage: python -m claims run" in r.stdout
+    mark = "within" if took <= 0.5 else "OVER"
+    print(f"\nTIMING python -m claims run --help, warm: {took:.2f} s ({mark} the 0.5 s target)")
