@@ -40,6 +40,8 @@ def test_voila_app_preset_install_step_scrub(page: Any, voila_server: Server) ->
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
     page.set_viewport_size({"width": 1400, "height": 1600})
     start = time.monotonic()
     page.goto(voila_server.url + "/")
@@ -118,3 +120,15 @@ def test_voila_app_preset_install_step_scrub(page: Any, voila_server: Server) ->
     assert counters(app)["claimed"][4] == "0"
     page.screenshot(path=str(ARTIFACTS / "voila-page.png"), full_page=True)
     assert [e for e in errors if "Failed to load resource" not in e] == []
+    # offline: every request the page made went to the local server (no CDN)
+    assert requests and all(
+        u.startswith(
+            (
+                voila_server.url,
+                voila_server.url.replace("http", "ws"),
+                "data:",
+                "blob:" + voila_server.url,
+            )
+        )
+        for u in requests
+    ), [u for u in requests if not u.startswith(voila_server.url)]
