@@ -253,8 +253,8 @@ def test_text_report_breaks_between_fields_not_inside_numbers() -> None:
                 name,
                 line,
             )
-        for run in cmp.runs:
-            for r in run.results:
+        for each in cmp.runs:
+            for r in each.results:
                 assert "".join(result_chunks(r)) == result_line(r)
                 one = re.sub(r"\s+", " ", result_line(r))
                 assert one in re.sub(r"\s+", " ", report.replace("\n             ", " "))
