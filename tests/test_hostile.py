@@ -42,6 +42,8 @@ from claims import (
     xenctrl,
 )
 from claims import xen_memory_claim_t as E
+from claims.hypervisor.public import xen_sysctl_node_meminfo_t
+from claims.hypervisor.topology import make_topology
 
 HOST, LEGACY = XEN_DOMCTL_CLAIM_MEMORY_HOST, XEN_DOMCTL_CLAIM_MEMORY_LEGACY
 SET, GET = XEN_DOMCTL_CLAIM_MEMORY_SET, XEN_DOMCTL_CLAIM_MEMORY_GET
@@ -107,6 +109,14 @@ class World:
     @property
     def nr2(self) -> ctypes.c_uint32:
         return ctypes.c_uint32(2)
+
+    @property
+    def u64s2(self) -> Any:
+        return (ctypes.c_uint64 * 2)()
+
+    @property
+    def meminfo2(self) -> Any:
+        return (xen_sysctl_node_meminfo_t * 2)()
 
 
 @dataclass(frozen=True)
@@ -226,6 +236,19 @@ KINDS: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {
         _wrong_list(INF, [1, 2], [None, None], ["x", "y"], (ctypes.c_uint64 * 4)()),
         (*BAD_SETS, [E(1, 0)]),  # one entry: too short for nr_entries 2
     ),
+    "meminfo buffer": (
+        _wrong_list([1], (ctypes.c_uint64 * 2)(), [xen_sysctl_node_meminfo_t()]),
+        ((xen_sysctl_node_meminfo_t * 1)(),),
+    ),
+    "u64 buffer": (_wrong_list([1], (ctypes.c_uint32 * 2)()), ((ctypes.c_uint64 * 1)(),)),
+    "topology?": (
+        ("x", 5, object(), 1.5, [], {}, [[10]]),
+        (make_topology([[10, 20], [20, 10]]),),  # two nodes, one in the memory map
+    ),
+    "out list?": (("x", b"x", 5, object(), 1.5, NAN, {}, (1, 2), set()), ()),
+    # guest buffers of XenServer's statistics calls: Xen reads no type, a bad one faults
+    "guest u64s": (_wrong_list(INF, [None], ["x"], [-1], [1 << 64], (ctypes.c_double * 4)()), ()),
+    "guest meminfo": (_wrong_list(INF, [None], ["x"], [1], (ctypes.c_uint64 * 4)()), ()),
     "claim_set": (
         _wrong_list([1], [None], [(1, 0)], [[1, 0]], (ctypes.c_uint64 * 4)()),
         (*BAD_SETS, None, [E(1, 0)], (E * 1)()),
@@ -351,7 +374,12 @@ class Face:
     memory_kinds: frozenset[str] = frozenset()  # guest buffers: Xen may refuse by return
 
 
-XEN_FACE = Face("claims.Xen", (TypeError, ValueError), (), frozenset({"guest entries", "gpfns"}))
+XEN_FACE = Face(
+    "claims.Xen",
+    (TypeError, ValueError),
+    (),
+    frozenset({"guest entries", "gpfns", "guest u64s", "guest meminfo"}),
+)
 LIBXC = Face("claims.libxc", (XcError, TypeError, ValueError), (XcError,))
 XENCTRL = Face("claims.xenctrl", (xenctrl.Error, Invalid_argument, TypeError), (xenctrl.Error,))
 
@@ -375,6 +403,8 @@ EXEMPT: dict[str, str] = {
     "libxc.xc_domaininfo_t": "a result record",
     "libxc.xc_physinfo_t": "a result record",
     "libxc.xc_meminfo_t": "a result record",
+    "libxc.xc_cputopo_t": "a result record",
+    "libxc.xen_sysctl_node_meminfo_t": "a ctypes struct of guest memory (bytes, no checks in C)",
     "libxc.xen_pfn_t": "ctypes.c_uint64",
     "xenctrl.Error": "an exception",
     "xenctrl.Invalid_argument": "an exception",
@@ -475,6 +505,19 @@ XEN_METHODS: dict[str, dict[str, Arg]] = {
         "claims": A("guest entries", W("entries2")),
         "pad": A("int", 0, 2, HOST, (1 << 32) - 1),
     },
+    "do_domctl_numa_op": {
+        "caller": A("caller", W("dom0"), D1, D2),
+        "d": A("domain|domid", D1),
+        "op": A("int", 0, 1, (1 << 32) - 1),
+        "nr_nodes": A("int", 2, 0, 1, (1 << 32) - 1),
+        "node_tot_pages": A("guest u64s", W("u64s2")),
+    },
+    "do_sysctl_numa_meminfo": {
+        "caller": A("caller", W("dom0"), D1, D2),
+        "num_nodes": A("int", 2, 0, 1, (1 << 32) - 1),
+        "meminfo": A("guest meminfo", W("meminfo2")),
+        "rsvd": A("int", 0, 1, (1 << 32) - 1),
+    },
     "do_domctl_get_memory_claims": {
         "caller": A("caller", W("dom0"), D1, D2),
         "d": A("domain|domid", D1),
@@ -482,7 +525,11 @@ XEN_METHODS: dict[str, dict[str, Arg]] = {
         "claims": A("guest entries", W("entries2")),
         "pad": A("int", 0, 1, (1 << 32) - 1),
     },
-    "domain_set_outstanding_pages": {"d": A("domain", D1), "pages": A("int", 0)},
+    "domain_set_outstanding_pages": {
+        "d": A("domain", D1),
+        "pages": A("int", 0),
+        "node": A("int", 0xFF, 0, 1, 0xFE),
+    },
     "find_free_head": {"mfn": A("int", 16)},
     "find_inuse_head": {"mfn": A("int", 16)},
     "free_blocks": {"node": A("int?", None)},
@@ -531,6 +578,7 @@ XEN_FUNCTIONS: dict[str, tuple[Callable[..., Any], dict[str, Arg]]] = {
             "max_numnodes": A("int", 64, 0, 255),
             "dma_bitsize": A("int", 0, 65, "x64", valid=(-1,)),
             "opt_scrub_domheap": A("bool", False),
+            "topology": A("topology?", None),
         },
     ),
     "claims.Caller": (claims.Caller, {"domid": A("int", 0), "privileged": A("bool", True)}),
@@ -550,6 +598,28 @@ XEN_FUNCTIONS: dict[str, tuple[Callable[..., Any], dict[str, Arg]]] = {
             "numa": A("bool", True),
             "semantics": A("semantics", "v7"),
             "nr_nodes": A("int", 2, 0, 65, 10**9),
+        },
+    ),
+    "hosts.example_distances": (
+        hosts.example_distances,
+        {"nr_nodes": A("int", 2, 0, 65, 10**9)},
+    ),
+    "hosts.numa_example": (
+        hosts.numa_example,
+        {
+            "nr_nodes": A("int", 2, 0, 65, 10**9),
+            "pages_per_node": A("int", 16, valid=(1 << 32, (1 << 32) + 1)),
+            "cpus_per_node": A("int", 4, 4097, 10**9),
+            "semantics": A("semantics", "v7"),
+            "base_mfn": A("int", 1 << 20, valid=(1 << 32, (1 << 32) + 1)),
+        },
+    ),
+    "hosts.opteron_6272": (
+        hosts.opteron_6272,
+        {
+            "pages_per_node": A("int", 16, valid=(1 << 32, (1 << 32) + 1)),
+            "semantics": A("semantics", "v7"),
+            "base_mfn": A("int", 1 << 20, valid=(1 << 32, (1 << 32) + 1)),
         },
     ),
     "hosts.uniform": (
@@ -638,7 +708,25 @@ LIBXC_FUNCTIONS: dict[str, dict[str, Arg]] = {
         "extent_start": A("pfn array", [0], [100]),
     },
     "xc_physinfo": {"xch": XCH},
-    "xc_numainfo": {"xch": XCH},
+    "xc_cputopoinfo": {"xch": XCH},
+    "xc_domain_claim_pages_node": {
+        "xch": XCH,
+        "domid": DOMID1,
+        "node": A("int", libxc.XC_NUMA_NO_NODE, 0, 0xFF, 0xFE),
+        "nr_pages": A("int", 0, 1, 10),
+    },
+    "xc_numa_meminfo": {
+        "xch": XCH,
+        "max_nodes": A("nr_entries", W("nr2"), names=("max_nodes",)),
+        "meminfo": A("meminfo buffer", W("meminfo2"), names=("meminfo",)),
+    },
+    "xc_domain_numa_get_node_pages": {
+        "xch": XCH,
+        "domid": DOMID1,
+        "nr_nodes": A("nr_entries", W("nr2"), names=("nr_nodes",)),
+        "tot_pages_per_node": A("u64 buffer", W("u64s2"), names=("tot_pages_per_node",)),
+    },
+    "xc_numainfo": {"xch": XCH, "distance": A("out list?", None)},
     "xc_availheap": {
         "xch": XCH,
         "min_width": A("int", 0, 1 << 31),
@@ -874,7 +962,11 @@ V8_ARGS: dict[str, dict[str, Arg] | None] = {
         "entries": A("entries", [E(3, 0)], names=("entr",)),
     },
     "Xen.domain_get_claim_entries": {"d": A("domain", D1), "max_entries": A("int", 4, 0, 1)},
-    "Xen.domain_set_outstanding_pages": {"d": A("domain", D1), "pages": A("int", 0, 1, 5, 100)},
+    "Xen.domain_set_outstanding_pages": {
+        "d": A("domain", D1),
+        "pages": A("int", 0, 1, 5, 100),
+        "node": A("int", 0xFF, 0, 1, 0xFE),
+    },
     "Xen.do_domctl_claim_memory": {
         "caller": A("caller", W("dom0"), D1, D2),
         "d": A("domain|domid", D2, D1, D4, 1, 4),

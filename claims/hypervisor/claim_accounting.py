@@ -57,4 +57,5 @@ def domain_release_all_claims(heap: Heap, d: Domain) -> int:
     ``docs/claims.md#set-phases``.
     """
     released = domain_recall_node_claims(heap, d, d.node_claims)
+    d.claim_node = 0xFF  # NUMA_NO_NODE: XenServer's release forgets the claim's node
     return released + domain_release_host_claims(heap, d, d.outstanding_pages)

@@ -14,7 +14,9 @@ installed) and records the event.  The hypercalls that reach them are
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from .constants import NUMA_NO_NODE
 from .domain import check_domain
 from .domctl import claim_event, domain_claims, entries_of
 from .page_alloc import HeapCore
@@ -59,20 +61,34 @@ def domain_get_claim_entries(
     return xen.rules.domain_get_claim_entries(xen, d, max_entries)
 
 
-def domain_set_outstanding_pages(xen: HeapCore, d: Domain, pages: int) -> int:
+def domain_set_outstanding_pages(
+    xen: HeapCore, d: Domain, pages: int, node: int = NUMA_NO_NODE
+) -> int:
     """Master's legacy claim: an absolute target, one claim per domain.
 
     Under ``v6``/``v7`` this is ``domain_set_claim_entries`` with one LEGACY
-    entry, which is what ``XENMEM_claim_pages`` calls there.
+    entry, which is what ``XENMEM_claim_pages`` calls there.  *node* is
+    XenServer's argument (``domain_set_outstanding_pages(d, node, pages)``): the
+    claim's one node, or ``NUMA_NO_NODE`` for a host-wide claim; every other
+    version has no node argument and refuses one.
     ``docs/claims.md#legacy-claims``.
     """
     check_domain(xen, d)
     check_int("pages", pages, 0, (1 << 64) - 1)
-    rc, reason = xen.rules.domain_set_outstanding_pages(xen, d, pages)
+    check_int("node", node, 0, NUMA_NO_NODE)
+    if node != NUMA_NO_NODE and not xen.rules.claim_node_field:
+        raise ValueError(
+            f"the {xen.rules.name} rule set's domain_set_outstanding_pages has no node "
+            "argument (XenServer's single-node claims are semantics='xenserver')"
+        )
+    rc, reason = xen.rules.domain_set_outstanding_pages(xen, d, pages, node)
+    args: dict[str, Any] = {"d": d.domid, "pages": pages}
+    if node != NUMA_NO_NODE:
+        args["node"] = node
     claim_event(
         xen,
         "domain_set_outstanding_pages",
-        {"d": d.domid, "pages": pages},
+        args,
         rc,
         reason=reason,
         claims=domain_claims(d),

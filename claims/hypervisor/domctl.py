@@ -26,6 +26,7 @@ from .public import (
     ClaimEntry,
     XEN_DOMCTL_claim_memory,
     XEN_DOMCTL_get_memory_claims,
+    XEN_DOMCTL_numa_op,
     XEN_DOMCTL_set_memory_claims,
     entry_words,
     target_name,
@@ -167,6 +168,32 @@ def do_domctl_get_memory_claims(
     )
     info = _domctl_info(xen, d, nr_entries_out=nr, reason=reason)
     claim_event(xen, "do_domctl_get_memory_claims", args, rc, **info)
+    return rc, nr
+
+
+def do_domctl_numa_op(
+    xen: HeapCore,
+    caller: Caller | Domain,
+    d: Domain | int,
+    op: int,
+    nr_nodes: int,
+    node_tot_pages: MutableSequence[int] | Any | None,
+) -> tuple[int, int]:
+    """``XEN_DOMCTL_numa_op`` (XenServer, domctl 1101): ``(rc, nr_nodes)`` after copy-back.
+
+    ``op`` 0 is ``XEN_DOMCTL_NUMA_OP_GET_NODE_PAGES``: the domain's pages on each
+    node, written into *node_tot_pages* (``uint64_t`` per node); *nr_nodes* 0 is the
+    size query.  Read-only statistics.  ``docs/versions.md#xenserver``.
+    """
+    check_caller(xen, caller)
+    check_int("op", op, 0, (1 << 32) - 1)
+    check_int("nr_nodes", nr_nodes, 0, (1 << 32) - 1)
+    args = _domctl_args(caller, d, op=op, nr_nodes=nr_nodes)
+    rc, nr, reason = do_domctl(
+        xen, caller, XEN_DOMCTL_numa_op, "numa_op", d, nr_nodes, node_tot_pages, op
+    )
+    info = _domctl_info(xen, d, nr_nodes_out=nr, reason=reason)
+    claim_event(xen, "do_domctl_numa_op", args, rc, **info)
     return rc, nr
 
 

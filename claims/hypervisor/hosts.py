@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 from .constants import MAX_NUMNODES_X86, MAX_PAGES_UNLIMITED
+from .topology import make_topology
 from .validate import check_bool, check_int
 from .xen import Xen
+
+# ACPI SLIT of an 8-node AMD Opteron 6272 host (four sockets of two dies each), the
+# matrix xapi-project/xen-api's ocaml/xenopsd/test/test_topology.ml plans on
+OPTERON_6272_DISTANCES = (
+    (10, 16, 16, 22, 16, 22, 16, 22),
+    (16, 10, 22, 16, 16, 22, 22, 16),
+    (16, 22, 10, 16, 16, 16, 16, 16),
+    (22, 16, 16, 10, 16, 16, 22, 22),
+    (16, 16, 16, 16, 10, 16, 16, 22),
+    (22, 22, 16, 16, 16, 10, 22, 16),
+    (16, 22, 16, 22, 16, 22, 10, 16),
+    (22, 16, 16, 22, 22, 16, 16, 10),
+)
 
 DEMO_NODE_PAGES = 1 << 12  # 16 MiB per node: small enough to draw page runs
 
@@ -59,4 +73,39 @@ def uniform(
     ]
     xen = Xen(nodes, semantics=semantics)
     xen.init_heap_pages(base_mfn, nr_nodes * pages_per_node)
+    return xen
+
+
+def example_distances(nr_nodes: int) -> list[list[int]]:
+    """xenopsd's test hosts (``Distances.example n`` in ``test_topology.ml``):
+    ``10 + 11 * |i - j|``."""
+    check_int("nr_nodes", nr_nodes, 1, MAX_NUMNODES_X86)
+    return [[10 + 11 * abs(i - j) for j in range(nr_nodes)] for i in range(nr_nodes)]
+
+
+def numa_example(
+    nr_nodes: int,
+    pages_per_node: int,
+    cpus_per_node: int = 4,
+    semantics: str = "v7",
+    base_mfn: int = 1 << 20,
+) -> Xen:
+    """A :func:`uniform` host whose distances are xenopsd's test matrix
+    (:func:`example_distances`), with *cpus_per_node* CPUs (one core each) per node."""
+    check_int("cpus_per_node", cpus_per_node, 0, 4096)
+    xen = uniform(nr_nodes, pages_per_node, semantics, base_mfn)
+    xen.topology = make_topology(example_distances(nr_nodes), cpus_per_node)
+    xen.config["topology"] = xen.topology
+    return xen
+
+
+def opteron_6272(
+    pages_per_node: int = 1 << 22, semantics: str = "v7", base_mfn: int = 1 << 20
+) -> Xen:
+    """An 8-node AMD Opteron 6272 host: the SLIT of ``OPTERON_6272_DISTANCES``, 8 CPUs
+    per node (4 cores of 2 threads, as the 6272's modules pair integer cores), and
+    *pages_per_node* pages per node (16 GiB by default), all free and clean."""
+    xen = uniform(8, pages_per_node, semantics, base_mfn)
+    xen.topology = make_topology(OPTERON_6272_DISTANCES, 8, threads_per_core=2)
+    xen.config["topology"] = xen.topology
     return xen

@@ -442,13 +442,10 @@ def do_memory_op_claim_pages(
     info: dict[str, Any] = {"reason": reason}
     if d:
         info["claims"] = domain_claims(d)
-    claim_event(
-        xen,
-        "do_memory_op_claim_pages",
-        {"caller": caller_key(caller), "domid": domid, "nr_extents": nr_extents},
-        rc,
-        **info,
-    )
+    args: dict[str, Any] = {"caller": caller_key(caller), "domid": domid, "nr_extents": nr_extents}
+    if mem_flags:
+        args["mem_flags"] = mem_flags  # XenServer's exact-node claim (recorded when given)
+    claim_event(xen, "do_memory_op_claim_pages", args, rc, **info)
     return rc
 
 
@@ -482,8 +479,11 @@ def _memory_op_claim_pages(
         return -errno.EOPNOTSUPP, "LLC colouring is enabled: claims are not supported"
     if start_extent != 0:
         return -errno.EINVAL, "start_extent must be 0"
-    if extent_start is not None or extent_order != 0 or mem_flags != 0:
-        return -errno.EINVAL, "extent_start must be NULL, extent_order and mem_flags 0"
+    if extent_start is not None or extent_order != 0:
+        return -errno.EINVAL, "extent_start must be NULL and extent_order 0"
+    rc, reason, node = xen.rules.xenmem_claim_flags(mem_flags)  # upstream: mem_flags must be 0
+    if rc:
+        return rc, reason
     d = xen.domains.get(domid)
     if d is None:
         return -errno.EINVAL, f"no domain {domid}"
@@ -491,4 +491,4 @@ def _memory_op_claim_pages(
         return -errno.EPERM, f"caller d{caller.domid} is not privileged"
     if d.is_dying:
         return -errno.EINVAL, f"d{domid} is dying"
-    return xen.rules.domain_set_outstanding_pages(xen, d, nr_extents)
+    return xen.rules.domain_set_outstanding_pages(xen, d, nr_extents, node)

@@ -97,6 +97,9 @@ class RuleSet:
     """The version keeps every claim within free memory, on each node and host-wide
     (``check_invariants`` then checks it; a version without recall after offlining
     cannot promise it)."""
+    claim_node_field: ClassVar[bool] = False
+    """The version's ``struct domain`` has ``claim_node`` (XenServer's single-node
+    claims); ``Xen.state()`` then includes it."""
 
     def host_gate(self, heap: HeapCore, d: Domain | None, request: int, memflags: int) -> bool:
         raise NotImplementedError
@@ -115,9 +118,25 @@ class RuleSet:
         raise NotImplementedError
 
     def domain_set_outstanding_pages(
-        self, heap: HeapCore, d: Domain, pages: int
+        self, heap: HeapCore, d: Domain, pages: int, node: int = NUMA_NO_NODE
     ) -> tuple[int, str]:
         raise NotImplementedError
+
+    def xenmem_claim_flags(self, mem_flags: int) -> tuple[int, str, int]:
+        """``XENMEM_claim_pages``'s ``mem_flags``, after its ``extent_order`` check:
+        ``(0, "", node)`` (``NUMA_NO_NODE`` for a host-wide claim) or
+        ``(-errno, reason, NUMA_NO_NODE)``.  Upstream takes no flags (``-EINVAL``)."""
+        if mem_flags:
+            return -errno.EINVAL, "mem_flags must be 0", NUMA_NO_NODE
+        return 0, "", NUMA_NO_NODE
+
+    def sysctl(
+        self, heap: HeapCore, cmd: int, nr: int, buf: Any, word: int
+    ) -> tuple[int, int, str] | None:
+        """Sysctl *cmd* after ``do_sysctl``'s XSM check: ``(rc, count written back,
+        reason)``, or ``None`` if the version has no such command (``-ENOSYS``,
+        ``arch_do_sysctl``'s default)."""
+        return None
 
     def domain_set_claim_entries(
         self, heap: HeapCore, d: Domain, entries: list[Any]
@@ -680,8 +699,14 @@ class HeapCore:
             return None, {"zones": zones, "reason": "no suitable free block"}
         if self._pgstate:
             self._check_pages_free(pg, order)
-        blk = self._free.pop(pg)
-        node, zone, buddy_order = blk.node, pg.bit_length() or 1, blk.order  # page_to_zone
+        blk = self._free[pg]
+        node = blk.node
+        # redemption runs before anything changes, so that a BUG_ON in a version's
+        # redeem (XenServer's) leaves the heap as it was; what it decides does not
+        # depend on the split below (the node, the request and the domain only)
+        redeemed = self.rules.redeem(self, d, node, request, memflags)
+        del self._free[pg]
+        zone, buddy_order = pg.bit_length() or 1, blk.order  # page_to_zone
         first_dirty = blk.first_dirty
         # split: keep the top half (docs/heap.md#alloc-heap-pages step 5)
         while buddy_order != order:
@@ -697,7 +722,6 @@ class HeapCore:
             pg += half
             if first_dirty != INVALID_DIRTY_IDX:
                 first_dirty = first_dirty - half if first_dirty >= half else 0
-        redeemed = self.rules.redeem(self, d, node, request, memflags)
         self.avail[node][zone] -= request
         self.node_avail_pages[node] -= request
         self.total_avail_pages -= request

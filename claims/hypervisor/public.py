@@ -152,3 +152,28 @@ ClaimEntry = xen_memory_claim_t | xen_domctl_memory_claim_t
 def entry_words(e: ClaimEntry) -> tuple[int, int, int]:
     """``(pages, target, reserved)`` of an entry of either version, as the bytes say."""
     return (e.pages, e.target, e.cmd if isinstance(e, xen_memory_claim_t) else e.pad)
+
+
+# --------------------------------------------------------------------- XenServer
+# XenServer's patch queue (xenserver/xen.pg, Xen 4.21.1): docs/versions.md#xenserver
+XEN_DOMCTL_numa_op = 1101
+"""XenServer: per-node statistics of a domain (``tools-xc_domain_numa_get_node_pages.patch``)."""
+
+XEN_DOMCTL_NUMA_OP_GET_NODE_PAGES = 0
+"""``XEN_DOMCTL_numa_op``'s one operation: the domain's pages on each node."""
+
+XEN_SYSCTL_numa_meminfo = 1117
+"""XenServer: size, free and claimed memory of each node, in bytes
+(``tools-xc_numa_meminfo.patch``)."""
+
+
+class xen_sysctl_node_meminfo_t(ctypes.Structure):
+    """XenServer's ``struct xen_sysctl_node_meminfo``: ``size``, ``free``, ``claimed``
+    (u64 each, bytes; all three ``~0`` for an offline node)."""
+
+    _fields_ = [("size", ctypes.c_uint64), ("free", ctypes.c_uint64), ("claimed", ctypes.c_uint64)]
+
+    def __repr__(self) -> str:
+        return (
+            f"xen_sysctl_node_meminfo_t(size={self.size}, free={self.free}, claimed={self.claimed})"
+        )

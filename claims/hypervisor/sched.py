@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .constants import MAX_PAGES_UNLIMITED
+from .constants import MAX_PAGES_UNLIMITED, NUMA_NO_NODE
 from .locks import PAGE_ALLOC_LOCK_RANK, OrderedLock
 from .p2m import P2M
 from .validate import check_int
@@ -44,6 +44,10 @@ class Domain:
     controller_pause_count: int = 0
     """The toolstack's pauses: ``XEN_DOMCTL_createdomain`` leaves 1, the first unpause
     ends the build (``claims.hypervisor.domain``)."""
+    claim_node: int = NUMA_NO_NODE
+    """XenServer's ``d->claim_node``: the node of the domain's one claim, or
+    ``NUMA_NO_NODE`` (a host-wide claim, or none).  Only the ``xenserver`` rule set
+    sets it (``claims/series/xenserver.py``); other versions have no such field."""
     page_alloc_lock: OrderedLock = field(
         default_factory=lambda: OrderedLock("page_alloc_lock", PAGE_ALLOC_LOCK_RANK),
         repr=False,

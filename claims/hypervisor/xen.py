@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from . import claims, domain, domctl, domheap, heap, memory, offline, scrub
+from . import claims, domain, domctl, domheap, heap, memory, offline, scrub, sysctl
 from .constants import MAX_NUMNODES_X86, MAX_ORDER_X86, NR_ZONES_X86
 from .domctl import DOM0, Caller
 from .errors import InvariantError
@@ -30,6 +30,7 @@ from .heap import NodeSpec
 from .locks import HEAP_LOCK_RANK, OrderedLock, lock_entry_points
 from .page_alloc import HeapCore, rules_for
 from .sched import Domain
+from .topology import Topology, default_topology
 from .validate import check_bool
 
 
@@ -55,6 +56,7 @@ class Xen(HeapCore):
         *,
         dma_bitsize: int | str = 0,
         opt_scrub_domheap: bool = False,
+        topology: Topology | None = None,
     ) -> None:
         self.heap_lock = OrderedLock("heap_lock", HEAP_LOCK_RANK)  # docs/claims.md#locks
         self.rules = rules_for(semantics)
@@ -66,6 +68,7 @@ class Xen(HeapCore):
             "max_numnodes": max_numnodes,
             "dma_bitsize": dma_bitsize,
             "opt_scrub_domheap": opt_scrub_domheap,
+            "topology": topology,
         }
         heap.init_heap(
             self,
@@ -78,6 +81,16 @@ class Xen(HeapCore):
         self.semantics = semantics
         self.opt_scrub_domheap = check_bool("opt_scrub_domheap", opt_scrub_domheap)
         self.llc_coloring_enabled = False
+        if topology is None:
+            topology = default_topology(self.nr_nodes)
+        if not isinstance(topology, Topology):
+            raise TypeError(f"topology must be a claims Topology, not {type(topology).__name__}")
+        if topology.nr_nodes != self.nr_nodes:
+            raise ValueError(
+                f"topology has {topology.nr_nodes} nodes, the memory map {self.nr_nodes}"
+            )
+        self.topology = topology
+        """Distances and CPUs, as ``XEN_SYSCTL_numainfo``/``cputopoinfo`` report them."""
         self.events.on_record = AfterEvent(self)
 
     @property
@@ -139,6 +152,9 @@ class Xen(HeapCore):
     do_domctl_claim_memory = domctl.do_domctl_claim_memory
     do_domctl_set_memory_claims = domctl.do_domctl_set_memory_claims
     do_domctl_get_memory_claims = domctl.do_domctl_get_memory_claims
+    do_domctl_numa_op = domctl.do_domctl_numa_op
+    # xen/common/sysctl.c (claims/hypervisor/sysctl.py)
+    do_sysctl_numa_meminfo = sysctl.do_sysctl_numa_meminfo
     # xen/common/memory.c (claims/hypervisor/memory.py)
     do_memory_op_populate_physmap = memory.do_memory_op_populate_physmap
     do_memory_op_increase_reservation = memory.do_memory_op_increase_reservation
@@ -172,6 +188,7 @@ class Xen(HeapCore):
                 d.is_dying,
                 tuple(d.p2m.extents()),
                 d.controller_pause_count,
+                *((d.claim_node,) if self.rules.claim_node_field else ()),
             )
             for d in self.domains.values()
         }

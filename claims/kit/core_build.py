@@ -30,6 +30,7 @@ COMPILED_MODULES = (
     "series.v6",
     "series.v7",
     "series.v8",
+    "series.xenserver",
 )
 """The modules ``tools/build_core.py`` compiles (the allocation and free paths), by
 their names inside the package."""

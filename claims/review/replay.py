@@ -7,13 +7,19 @@ rebuilds it exactly (``state()`` compares equal).
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from typing import Any
 
+from ..hypervisor.constants import NUMA_NO_NODE
 from ..hypervisor.domain import Domain
 from ..hypervisor.domctl import Caller
 from ..hypervisor.events import Event
-from ..hypervisor.public import xen_domctl_memory_claim_t, xen_memory_claim_t
+from ..hypervisor.public import (
+    xen_domctl_memory_claim_t,
+    xen_memory_claim_t,
+    xen_sysctl_node_meminfo_t,
+)
 from ..hypervisor.xen import Xen
 
 
@@ -92,13 +98,23 @@ REPLAY: dict[str, Callable[[Xen, dict[str, Any], Event], object]] = {
         x.domains[a["d"]], [xen_memory_claim_t(*t) for t in a["entries"]]
     ),
     "domain_set_outstanding_pages": lambda x, a, e: x.domain_set_outstanding_pages(
-        x.domains[a["d"]], a["pages"]
+        x.domains[a["d"]], a["pages"], a.get("node", NUMA_NO_NODE)
     ),
     "do_domctl_claim_memory": lambda x, a, e: _domctl(x, a),
     "do_domctl_set_memory_claims": lambda x, a, e: _set_claims(x, a),
     "do_domctl_get_memory_claims": lambda x, a, e: _get_claims(x, a),
     "do_memory_op_claim_pages": lambda x, a, e: x.do_memory_op_claim_pages(
-        _caller(a), a["domid"], a["nr_extents"]
+        _caller(a), a["domid"], a["nr_extents"], mem_flags=a.get("mem_flags", 0)
+    ),
+    # read-only statistics: re-run with fresh buffers of the same size
+    "do_domctl_numa_op": lambda x, a, e: x.do_domctl_numa_op(
+        _caller(a), a["d"], a["op"], a["nr_nodes"], (ctypes.c_uint64 * max(1, a["nr_nodes"]))()
+    ),
+    "do_sysctl_numa_meminfo": lambda x, a, e: x.do_sysctl_numa_meminfo(
+        _caller(a),
+        a["num_nodes"],
+        (xen_sysctl_node_meminfo_t * a["num_nodes"])() if a["num_nodes"] else None,
+        a["rsvd"],
     ),
     "do_memory_op_populate_physmap": lambda x, a, e: x.do_memory_op_populate_physmap(
         _caller(a),

@@ -23,7 +23,7 @@ import errno
 from typing import Any
 
 from ..hypervisor.claim_accounting import domain_release_all_claims, domain_release_host_claims
-from ..hypervisor.constants import MEMF_no_refcount
+from ..hypervisor.constants import NUMA_NO_NODE, MEMF_no_refcount
 from ..hypervisor.domctl import Caller
 from ..hypervisor.page_alloc import HeapCore, RuleSet, register
 from ..hypervisor.public import XEN_DOMCTL_CLAIM_MEMORY_HOST, xen_memory_claim_t
@@ -86,7 +86,7 @@ class Master(RuleSet):
 
     # ------------------------------------------------------------ claims
     def domain_set_outstanding_pages(
-        self, heap: HeapCore, d: Domain, pages: int
+        self, heap: HeapCore, d: Domain, pages: int, node: int = NUMA_NO_NODE
     ) -> tuple[int, str]:
         """Master's ``domain_set_outstanding_pages``: an absolute target, one claim per domain.
 

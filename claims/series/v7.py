@@ -29,7 +29,7 @@ from ..hypervisor.claim_accounting import (
     domain_release_host_claims,
     domain_release_node_claims,
 )
-from ..hypervisor.constants import MEMF_no_refcount
+from ..hypervisor.constants import NUMA_NO_NODE, MEMF_no_refcount
 from ..hypervisor.domctl import Caller, read_guest, write_guest
 from ..hypervisor.page_alloc import HeapCore, register
 from ..hypervisor.public import (
@@ -135,7 +135,7 @@ class V7(Master):
 
     # ------------------------------------------------------------ claims
     def domain_set_outstanding_pages(
-        self, heap: HeapCore, d: Domain, pages: int
+        self, heap: HeapCore, d: Domain, pages: int, node: int = NUMA_NO_NODE
     ) -> tuple[int, str]:
         """``XENMEM_claim_pages`` is one LEGACY entry through ``domain_set_claim_entries``.
 

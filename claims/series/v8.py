@@ -31,6 +31,7 @@ import errno
 from typing import Any
 
 from ..hypervisor.claim_accounting import domain_release_all_claims
+from ..hypervisor.constants import NUMA_NO_NODE
 from ..hypervisor.domctl import Caller, read_guest, write_guest
 from ..hypervisor.page_alloc import HeapCore, register
 from ..hypervisor.public import (
@@ -99,14 +100,14 @@ class V8(V7):
 
     # ------------------------------------------------------------ claims
     def domain_set_outstanding_pages(
-        self, heap: HeapCore, d: Domain, pages: int
+        self, heap: HeapCore, d: Domain, pages: int, node: int = NUMA_NO_NODE
     ) -> tuple[int, str]:
         """``XENMEM_claim_pages`` is master's function again; 0 releases node claims too.
 
         Any claim the domain has, host-wide or per node, makes a new one
         ``-EINVAL`` (it is in ``outstanding_pages``); no pause is required.
         """
-        return Master.domain_set_outstanding_pages(self, heap, d, pages)
+        return Master.domain_set_outstanding_pages(self, heap, d, pages, node)
 
     def domain_set_claim_entries(
         self, heap: HeapCore, d: Domain, entries: list[Any]

@@ -45,6 +45,7 @@ from ..hypervisor.public import (
     xen_domctl_memory_claim_t,
     xen_domctl_memory_claims,
     xen_memory_claim_t,
+    xen_sysctl_node_meminfo_t,
 )
 from ..hypervisor.xen import Xen
 
@@ -72,6 +73,8 @@ __all__ = [
     "XENMEMF_exact_node_request",
     "XENMEMF_address_bits",
     "XENMEMF_populate_on_demand",
+    "XC_NUMA_NO_NODE",
+    "xen_sysctl_node_meminfo_t",
 ]
 
 xen_pfn_t = ctypes.c_uint64
@@ -534,19 +537,146 @@ class xc_meminfo_t:
     memfree: int
 
 
-def xc_numainfo(xch: xc_interface) -> list[xc_meminfo_t]:
+def xc_numainfo(xch: xc_interface, distance: list[int] | None = None) -> list[xc_meminfo_t]:
     """``int xc_numainfo(xc_interface *xch, unsigned *max_nodes, xc_meminfo_t *meminfo, uint32_t *distance)``.
 
     Per node: ``memsize`` (spanned pages) and ``memfree`` (``node_avail_pages``,
-    claims included) in bytes.
+    claims included) in bytes.  *distance*, if a list, is filled in place with the
+    node distance matrix, row by row (``distance[i * nr_nodes + j]``), as C fills
+    its ``uint32_t`` array.
     """
     xen = _xch(xch)
+    if distance is not None:
+        if not isinstance(distance, list):
+            raise TypeError(
+                f"distance must be a list (filled in place), not {type(distance).__name__}"
+            )
+        distance[:] = [d for row in xen.topology.distances for d in row]
     return [
         xc_meminfo_t(
             xen.node_spanned_pages(n) << PAGE_SHIFT, xen.avail_node_heap_pages(n) << PAGE_SHIFT
         )
         for n in range(xen.nr_nodes)
     ]
+
+
+@dataclass(frozen=True)
+class xc_cputopo_t:
+    """``xen_sysctl_cputopo_t``: a CPU's core, socket and node ids."""
+
+    core: int
+    socket: int
+    node: int
+
+
+def xc_cputopoinfo(xch: xc_interface) -> list[xc_cputopo_t]:
+    """``int xc_cputopoinfo(xc_interface *xch, unsigned *max_cpus, xc_cputopo_t *cputopo)``:
+    every CPU's core, socket and node (``XEN_SYSCTL_cputopoinfo``)."""
+    t = _xch(xch).topology
+    return [
+        xc_cputopo_t(core, socket, node)
+        for core, socket, node in zip(t.cpu_core, t.cpu_socket, t.cpu_to_node)
+    ]
+
+
+# ------------------------------------------------- XenServer's libxc additions
+XC_NUMA_NO_NODE = U32
+"""``XC_NUMA_NO_NODE`` (``~0U``, ``tools/include/xenguest.h``): no node, a host-wide claim."""
+
+
+def xc_domain_claim_pages_node(xch: xc_interface, domid: int, node: int, nr_pages: int) -> int:
+    """``int xc_domain_claim_pages_node(xc_interface *xch, uint32_t domid, unsigned int node, unsigned long nr_pages)``
+    (XenServer, ``tools-xc_domain_claim_pages_node.patch``).
+
+    ``XENMEM_claim_pages`` with ``XENMEMF_exact_node(node)`` in ``mem_flags``, or none
+    for ``XC_NUMA_NO_NODE`` (a host-wide claim); ``nr_pages`` is an absolute target.
+    A node of ``0xFF`` or more (other than ``XC_NUMA_NO_NODE``) is ``ERANGE`` without
+    a hypercall.  On a hypervisor without XenServer's patches the flags are
+    ``EINVAL``.
+    """
+    xen = _xch(xch)
+    _int("domid", domid, U32)
+    _int("node", node, U32)
+    _int("nr_pages", nr_pages, U64)
+    mem_flags = 0
+    if node != XC_NUMA_NO_NODE:
+        if node >= 0xFF:
+            raise XcError(errno.ERANGE, f"xc_domain_claim_pages_node: node {node} >= 0xff")
+        mem_flags = XENMEMF_exact_node(node)
+    rc = xen.do_memory_op_claim_pages(DOM0, domid & 0xFFFF, nr_pages, mem_flags=mem_flags)
+    if rc:
+        where = "host-wide" if node == XC_NUMA_NO_NODE else f"node {node}"
+        raise XcError(
+            -rc, f"xc_domain_claim_pages_node(d{domid}, {where}, {nr_pages}): {_reason(xen)}"
+        )
+    return 0
+
+
+def xc_numa_meminfo(xch: xc_interface, max_nodes: ctypes.c_uint32, meminfo: Any) -> int:
+    """``int xc_numa_meminfo(xc_interface *xch, unsigned int *max_nodes, xen_sysctl_node_meminfo_t *meminfo)``
+    (XenServer, ``tools-xc_numa_meminfo.patch``).
+
+    ``XEN_SYSCTL_numa_meminfo``: ``max_nodes`` (a ``ctypes.c_uint32``) is the room in
+    *meminfo* in and the count out; *meminfo* ``None`` asks for the count.  Each row:
+    ``size``, ``free`` (claimed pages included) and ``claimed`` (single-node claims),
+    in bytes.  ``ENOSYS`` on a hypervisor without the sysctl.
+    """
+    xen = _xch(xch)
+    if not isinstance(max_nodes, ctypes.c_uint32):
+        raise TypeError("max_nodes is in/out: pass a ctypes.c_uint32 (xc_numa_meminfo writes it)")
+    if meminfo is not None and not (
+        isinstance(meminfo, ctypes.Array) and meminfo._type_ is xen_sysctl_node_meminfo_t
+    ):
+        raise TypeError(
+            "meminfo must be an array of xen_sysctl_node_meminfo_t or None, "
+            f"not {type(meminfo).__name__}"
+        )
+    if meminfo is not None and len(meminfo) < max_nodes.value:
+        raise ValueError(f"meminfo holds {len(meminfo)} rows, max_nodes is {max_nodes.value}")
+    rc, nr = xen.do_sysctl_numa_meminfo(DOM0, max_nodes.value, meminfo)
+    if rc:
+        raise XcError(-rc, f"xc_numa_meminfo: {_reason(xen)}")
+    max_nodes.value = nr
+    return 0
+
+
+def xc_domain_numa_get_node_pages(
+    xch: xc_interface, domid: int, nr_nodes: ctypes.c_uint32, tot_pages_per_node: Any
+) -> int:
+    """``int xc_domain_numa_get_node_pages(xc_interface *xch, uint32_t domid, uint32_t *nr_nodes, uint64_t *tot_pages_per_node)``
+    (XenServer, ``tools-xc_domain_numa_get_node_pages.patch``).
+
+    ``XEN_DOMCTL_numa_op`` ``GET_NODE_PAGES``: the domain's pages on each node into
+    *tot_pages_per_node* (a ``ctypes.c_uint64`` array); ``nr_nodes`` (a
+    ``ctypes.c_uint32``) is its room in and the node count out.  ``*nr_nodes`` 0 with
+    a buffer is ``EINVAL`` in libxc; with ``None`` it is the size query.
+    """
+    xen = _xch(xch)
+    _int("domid", domid, U32)
+    if not isinstance(nr_nodes, ctypes.c_uint32):
+        raise TypeError(
+            "nr_nodes is in/out: pass a ctypes.c_uint32 (xc_domain_numa_get_node_pages writes it)"
+        )
+    if tot_pages_per_node is not None and not (
+        isinstance(tot_pages_per_node, ctypes.Array)
+        and tot_pages_per_node._type_ is ctypes.c_uint64
+    ):
+        raise TypeError(
+            "tot_pages_per_node must be a ctypes.c_uint64 array or None, "
+            f"not {type(tot_pages_per_node).__name__}"
+        )
+    if tot_pages_per_node is not None and nr_nodes.value == 0:
+        raise XcError(errno.EINVAL, "xc_domain_numa_get_node_pages: *nr_nodes is 0")
+    if tot_pages_per_node is not None and len(tot_pages_per_node) < nr_nodes.value:
+        raise ValueError(
+            f"tot_pages_per_node holds {len(tot_pages_per_node)}, nr_nodes is {nr_nodes.value}"
+        )
+    d: Domain | int = xen.domains.get(domid, domid)
+    rc, nr = xen.do_domctl_numa_op(DOM0, d, 0, nr_nodes.value, tot_pages_per_node)
+    nr_nodes.value = nr
+    if rc:
+        raise XcError(-rc, f"xc_domain_numa_get_node_pages(d{domid}): {_reason(xen)}")
+    return 0
 
 
 def xc_availheap(xch: xc_interface, min_width: int, max_width: int, node: int) -> int:
