@@ -68,6 +68,7 @@ class World:
         xen.init_heap_pages(16, 28)
         self.xen = xen
         self.d1, self.d2 = xen.domains[1], xen.domains[2]
+        assert xen.domain_max_vcpus(self.d2, 1) == 0  # d2 has a vCPU to set affinities on
         assert xen.do_memory_op_populate_physmap(DOM0, 1, 4, 0, 0, [0, 1, 2, 3]) == 4
         assert xen.domain_set_claim_entries(self.d1, [E(2, HOST), E(3, 0)]) == 0
         d3 = xen.domain_create(3)
@@ -245,6 +246,7 @@ KINDS: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {
         ("x", 5, object(), 1.5, [], {}, [[10]]),
         (make_topology([[10, 20], [20, 10]]),),  # two nodes, one in the memory map
     ),
+    "cpumap?": (("x", b"x", 5, object(), 1.5, {}, [1], [None], ["x"]), ()),
     "out list?": (("x", b"x", 5, object(), 1.5, NAN, {}, (1, 2), set()), ()),
     # guest buffers of XenServer's statistics calls: Xen reads no type, a bad one faults
     "guest u64s": (_wrong_list(INF, [None], ["x"], [-1], [1 << 64], (ctypes.c_double * 4)()), ()),
@@ -505,6 +507,15 @@ XEN_METHODS: dict[str, dict[str, Arg]] = {
         "claims": A("guest entries", W("entries2")),
         "pad": A("int", 0, 2, HOST, (1 << 32) - 1),
     },
+    "domain_max_vcpus": {"d": A("domain", D1), "max_vcpus": A("int", 2, 0, 4097)},
+    "vcpu_set_affinity": {
+        "d": A("domain", D2),
+        "vcpu": A("int", 0, 1, 2, 4096),
+        "cpus": A("nodes", [0, 1], [99], names=("cpu",)),
+        "hard": A("bool", True),
+    },
+    "hap_set_allocation": {"d": A("domain", D2), "pages": A("int", 2)},
+    "shadow_set_allocation_mb": {"d": A("domain", D2), "mb": A("int", 0)},
     "do_domctl_numa_op": {
         "caller": A("caller", W("dom0"), D1, D2),
         "d": A("domain|domid", D1),
@@ -709,6 +720,22 @@ LIBXC_FUNCTIONS: dict[str, dict[str, Arg]] = {
     },
     "xc_physinfo": {"xch": XCH},
     "xc_cputopoinfo": {"xch": XCH},
+    "xc_domain_max_vcpus": {"xch": XCH, "domid": DOMID1, "max": A("int", 2, 0, 4097)},
+    "xc_vcpu_setaffinity": {
+        "xch": XCH,
+        "domid": A("domid", 2),
+        "vcpu": A("int", 0, 1, 5),
+        "cpumap_hard": A("cpumap?", [True, False]),
+        "cpumap_soft": A("cpumap?", None),
+        "flags": A("int", libxc.XEN_VCPUAFFINITY_HARD, 0, 4, 2),
+    },
+    "xc_shadow_control": {
+        "xch": XCH,
+        "domid": DOMID1,
+        "sop": A("int", libxc.XEN_DOMCTL_SHADOW_OP_GET_ALLOCATION, 0, 1),
+        "mb": A("nr_entries", W("nr2"), names=("mb",)),
+        "mode": A("int", 0),
+    },
     "xc_domain_claim_pages_node": {
         "xch": XCH,
         "domid": DOMID1,
@@ -766,6 +793,12 @@ XENCTRL_FUNCTIONS: dict[str, dict[str, Arg]] = {
     "domain_destroy": {"h": H, "domid": ODOMID},
     "domain_setmaxmem": {"h": H, "domid": ODOMID, "kib": A("int64", 400)},
     "domain_getinfo": {"h": H, "domid": ODOMID},
+    "domain_max_vcpus": {"h": H, "domid": ODOMID, "max_vcpus": A("int64", 2, 0, 4097, 1 << 32)},
+    "shadow_allocation_set": {
+        "h": H,
+        "domid": A("ocaml domid", 2, names=("domid",)),
+        "mb": A("int64", 0, 1 << 32),
+    },
     "physinfo": {"h": H},
     "domain_memory_increase_reservation": {
         "h": H,

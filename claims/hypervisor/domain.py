@@ -24,7 +24,10 @@ __all__ = [
     "check_domain",
     "domain_create",
     "domain_kill",
+    "domain_max_vcpus",
     "domain_node_setaffinity",
+    "domain_update_node_aff",
+    "vcpu_set_affinity",
     "domain_pause_by_systemcontroller",
     "domain_set_max_pages",
     "domain_unpause_by_systemcontroller",
@@ -81,14 +84,80 @@ def check_domain(xen: HeapCore, d: Domain) -> None:
 
 
 def domain_node_setaffinity(xen: HeapCore, d: Domain, nodes: Iterable[int]) -> int:
-    """``domain_set_node_affinity``: 0, or ``-EINVAL`` for a mask with no online node."""
+    """``domain_set_node_affinity``: 0, or ``-EINVAL`` for a mask with no online node.
+
+    An explicit affinity turns ``auto_node_affinity`` off; every node (``nodes_full``)
+    turns it back on ("the reset node affinity command") and the affinity follows the
+    vCPUs again (``xen/common/domain.c``).
+    """
     check_domain(xen, d)
     aff = check_nodes("nodes", nodes, xen.max_numnodes)
     if not aff & frozenset(range(xen.nr_nodes)):
         return -errno.EINVAL
-    d.node_affinity = aff
+    if aff == frozenset(range(xen.max_numnodes)):
+        d.auto_node_affinity = True
+        domain_update_node_aff(xen, d)
+    else:
+        d.auto_node_affinity = False
+        d.node_affinity = aff
     xen.events.record("domain_node_setaffinity", {"d": d.domid, "nodes": sorted(aff)}, 0)
     return 0
+
+
+def domain_update_node_aff(xen: HeapCore, d: Domain) -> None:
+    """``domain_update_node_aff`` (``xen/common/sched/core.c``): with
+    ``auto_node_affinity``, the node affinity is the nodes of the vCPUs' soft affinity
+    within their hard affinity and the online CPUs, or of the hard affinity alone if
+    that is empty.  A domain without vCPUs keeps the affinity it has."""
+    if not d.auto_node_affinity or not d.vcpu_hard_affinity:
+        return
+    online = frozenset(range(len(xen.topology.cpu_to_node)))
+    hard = frozenset().union(*d.vcpu_hard_affinity) & online
+    soft = frozenset().union(*d.vcpu_soft_affinity) & hard
+    cpus = soft or hard
+    d.node_affinity = frozenset(xen.topology.cpu_to_node[c] for c in cpus)
+
+
+def domain_max_vcpus(xen: HeapCore, d: Domain, max_vcpus: int) -> int:
+    """``XEN_DOMCTL_max_vcpus``: give *d* its vCPUs, each affine to every CPU; 0, or
+    ``-EINVAL`` once it has vCPUs (Xen allows one call per domain)."""
+    check_domain(xen, d)
+    check_int("max_vcpus", max_vcpus, 1, 4096)
+    if d.vcpu_hard_affinity:
+        rc = -errno.EINVAL
+    else:
+        every = frozenset(range(len(xen.topology.cpu_to_node)))
+        d.vcpu_hard_affinity = [every] * max_vcpus
+        d.vcpu_soft_affinity = [every] * max_vcpus
+        domain_update_node_aff(xen, d)
+        rc = 0
+    xen.events.record("domain_max_vcpus", {"d": d.domid, "max_vcpus": max_vcpus}, rc)
+    return rc
+
+
+def vcpu_set_affinity(xen: HeapCore, d: Domain, vcpu: int, cpus: Iterable[int], hard: bool) -> int:
+    """``XEN_DOMCTL_setvcpuaffinity`` for one vCPU, hard or soft: 0, ``-EINVAL`` for a
+    vCPU the domain does not have or a hard affinity with no online CPU.  The node
+    affinity follows (``domain_update_node_aff``)."""
+    check_domain(xen, d)
+    check_int("vcpu", vcpu, 0, 4095)
+    ncpus = len(xen.topology.cpu_to_node)
+    mask = check_nodes("cpus", cpus, max(ncpus, 1), "cpu")
+    if not isinstance(hard, bool):
+        raise TypeError(f"hard must be a bool, not {type(hard).__name__}")
+    if vcpu >= len(d.vcpu_hard_affinity) or (hard and not mask):
+        rc = -errno.EINVAL
+    else:
+        (d.vcpu_hard_affinity if hard else d.vcpu_soft_affinity)[vcpu] = frozenset(mask)
+        domain_update_node_aff(xen, d)
+        rc = 0
+    xen.events.record(
+        "vcpu_set_affinity",
+        {"d": d.domid, "vcpu": vcpu, "cpus": sorted(mask), "hard": hard},
+        rc,
+        node_affinity=sorted(d.node_affinity),
+    )
+    return rc
 
 
 def domain_set_max_pages(xen: HeapCore, d: Domain, max_pages: int) -> int:
@@ -159,6 +228,8 @@ def domain_kill(xen: HeapCore, d: Domain) -> int:
     check_domain(xen, d)
     d.is_dying = True
     released = domain_release_all_claims(xen, d)
+    while d.paging_pool:  # paging_teardown: the HAP pool (claims.hypervisor.paging)
+        xen._free_domheap_pages(d.paging_pool.pop(), 0)
     freed = relinquish_memory(xen, d)
     d.p2m.clear()
     del xen.domains[d.domid]

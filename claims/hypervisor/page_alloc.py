@@ -50,6 +50,7 @@ from .errors import XenBugError
 from .events import AllocInfo, Counters, alloc_info_dict, counters_from_flat
 from .locks import OrderedLock
 from .rangeset import RangeSet
+from .topology import Topology
 
 if TYPE_CHECKING:
     from .events import EventLog
@@ -302,6 +303,7 @@ class HeapCore:
     config: dict[str, Any]  # the arguments the host was built with
     heap_lock: OrderedLock
     node_ranges: list[list[tuple[int, int]]]  # each node's memory map
+    topology: Topology  # distances and CPUs (claims.hypervisor.topology), for the toolstack
     page_offlined_list: OrderedDict[int, None]
     page_broken_list: OrderedDict[int, None]
     _in_heap: RangeSet  # MFNs handed to the heap by init_heap_pages

@@ -44,6 +44,16 @@ class Domain:
     controller_pause_count: int = 0
     """The toolstack's pauses: ``XEN_DOMCTL_createdomain`` leaves 1, the first unpause
     ends the build (``claims.hypervisor.domain``)."""
+    auto_node_affinity: bool = True
+    """``d->auto_node_affinity``: the node affinity follows the vCPUs' CPU affinity
+    (``domain_update_node_aff``) until the toolstack sets one explicitly."""
+    vcpu_hard_affinity: list[frozenset[int]] = field(default_factory=list)
+    """Each vCPU's hard CPU affinity (``d->vcpu[i]->sched_unit->cpu_hard_affinity``);
+    as many entries as ``XEN_DOMCTL_max_vcpus`` made vCPUs."""
+    vcpu_soft_affinity: list[frozenset[int]] = field(default_factory=list)
+    """Each vCPU's soft CPU affinity."""
+    paging_pool: list[int] = field(default_factory=list)
+    """The MFNs of the domain's paging (HAP) pool: ``claims.hypervisor.paging``."""
     claim_node: int = NUMA_NO_NODE
     """XenServer's ``d->claim_node``: the node of the domain's one claim, or
     ``NUMA_NO_NODE`` (a host-wide claim, or none).  Only the ``xenserver`` rule set

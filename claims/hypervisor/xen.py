@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from . import claims, domain, domctl, domheap, heap, memory, offline, scrub, sysctl
+from . import claims, domain, domctl, domheap, heap, memory, offline, paging, scrub, sysctl
 from .constants import MAX_NUMNODES_X86, MAX_ORDER_X86, NR_ZONES_X86
 from .domctl import DOM0, Caller
 from .errors import InvariantError
@@ -168,6 +168,11 @@ class Xen(HeapCore):
     domain_kill = domain.domain_kill
     domain_set_max_pages = domain.domain_set_max_pages
     domain_node_setaffinity = domain.domain_node_setaffinity
+    domain_max_vcpus = domain.domain_max_vcpus
+    vcpu_set_affinity = domain.vcpu_set_affinity
+    # xen/arch/x86/mm/hap/hap.c, the paging pool (claims/hypervisor/paging.py)
+    hap_set_allocation = paging.hap_set_allocation
+    shadow_set_allocation_mb = paging.shadow_set_allocation_mb
     domain_unpause_by_systemcontroller = domain.domain_unpause_by_systemcontroller
     domain_pause_by_systemcontroller = domain.domain_pause_by_systemcontroller
 

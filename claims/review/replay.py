@@ -94,6 +94,11 @@ REPLAY: dict[str, Callable[[Xen, dict[str, Any], Event], object]] = {
     "reserve_offlined_page": lambda x, a, e: x.reserve_offlined_page(a["head_mfn"]),
     "offline_page": lambda x, a, e: x.offline_page(a["mfn"], a["broken"]),
     "online_page": lambda x, a, e: x.online_page(a["mfn"]),
+    "hap_set_allocation": lambda x, a, e: x.hap_set_allocation(x.domains[a["d"]], a["pages"]),
+    "domain_max_vcpus": lambda x, a, e: x.domain_max_vcpus(x.domains[a["d"]], a["max_vcpus"]),
+    "vcpu_set_affinity": lambda x, a, e: x.vcpu_set_affinity(
+        x.domains[a["d"]], a["vcpu"], a["cpus"], a["hard"]
+    ),
     "domain_set_claim_entries": lambda x, a, e: x.domain_set_claim_entries(
         x.domains[a["d"]], [xen_memory_claim_t(*t) for t in a["entries"]]
     ),

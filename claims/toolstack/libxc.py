@@ -74,6 +74,10 @@ __all__ = [
     "XENMEMF_address_bits",
     "XENMEMF_populate_on_demand",
     "XC_NUMA_NO_NODE",
+    "XEN_VCPUAFFINITY_HARD",
+    "XEN_VCPUAFFINITY_SOFT",
+    "XEN_DOMCTL_SHADOW_OP_SET_ALLOCATION",
+    "XEN_DOMCTL_SHADOW_OP_GET_ALLOCATION",
     "xen_sysctl_node_meminfo_t",
 ]
 
@@ -577,6 +581,91 @@ def xc_cputopoinfo(xch: xc_interface) -> list[xc_cputopo_t]:
         xc_cputopo_t(core, socket, node)
         for core, socket, node in zip(t.cpu_core, t.cpu_socket, t.cpu_to_node)
     ]
+
+
+# ------------------------------------------------------------ vCPUs and paging
+XEN_VCPUAFFINITY_HARD = 1 << 0
+XEN_VCPUAFFINITY_SOFT = 1 << 1
+XEN_DOMCTL_SHADOW_OP_SET_ALLOCATION = 30
+XEN_DOMCTL_SHADOW_OP_GET_ALLOCATION = 31
+
+
+def xc_domain_max_vcpus(xch: xc_interface, domid: int, max: int) -> int:  # noqa: A002 (C name)
+    """``int xc_domain_max_vcpus(xc_interface *xch, uint32_t domid, unsigned int max)``:
+    the domain's vCPUs, each affine to every CPU (``XEN_DOMCTL_max_vcpus``)."""
+    xen = _xch(xch)
+    d = _dom(xen, "xc_domain_max_vcpus", domid)
+    _int("max", max, U32)
+    if not 1 <= max <= 4096:
+        raise XcError(errno.EINVAL, f"xc_domain_max_vcpus(d{domid}, {max}): 1..4096 vCPUs")
+    rc = xen.domain_max_vcpus(d, max)
+    if rc:
+        raise XcError(-rc, f"xc_domain_max_vcpus(d{domid}, {max}): the domain has vCPUs")
+    return 0
+
+
+def _cpumap(name: str, cpumap: object, ncpus: int) -> list[int] | None:
+    if cpumap is None:
+        return None
+    if isinstance(cpumap, (str, bytes)) or not isinstance(cpumap, (list, tuple)):
+        raise TypeError(f"{name} must be a list of bools (one per CPU) or None")
+    if any(not isinstance(b, bool) for b in cpumap):
+        raise TypeError(f"{name} must hold bools (one per CPU)")
+    return [i for i, on in enumerate(cpumap) if on and i < ncpus]
+
+
+def xc_vcpu_setaffinity(
+    xch: xc_interface,
+    domid: int,
+    vcpu: int,
+    cpumap_hard: list[bool] | None,
+    cpumap_soft: list[bool] | None,
+    flags: int,
+) -> int:
+    """``int xc_vcpu_setaffinity(xc_interface *xch, uint32_t domid, int vcpu, xc_cpumap_t
+    cpumap_hard_inout, xc_cpumap_t cpumap_soft_inout, uint32_t flags)``: *flags* says
+    which maps to set (``XEN_VCPUAFFINITY_HARD``, ``_SOFT``); a map is a list of bools,
+    one per CPU.  The domain's node affinity follows its vCPUs'."""
+    xen = _xch(xch)
+    d = _dom(xen, "xc_vcpu_setaffinity", domid)
+    _int("vcpu", vcpu, 0x7FFFFFFF)
+    _int("flags", flags, U32)
+    ncpus = len(xen.topology.cpu_to_node)
+    hard = _cpumap("cpumap_hard", cpumap_hard, ncpus)
+    soft = _cpumap("cpumap_soft", cpumap_soft, ncpus)
+    if not flags & (XEN_VCPUAFFINITY_HARD | XEN_VCPUAFFINITY_SOFT) or flags & ~3:
+        raise XcError(errno.EINVAL, f"xc_vcpu_setaffinity(d{domid}): flags {flags:#x}")
+    for bit, cpus, is_hard in ((1, hard, True), (2, soft, False)):
+        if flags & bit:
+            if cpus is None:
+                raise XcError(errno.EFAULT, "xc_vcpu_setaffinity: a map the flags ask for is NULL")
+            rc = xen.vcpu_set_affinity(d, vcpu, cpus, is_hard)
+            if rc:
+                raise XcError(-rc, f"xc_vcpu_setaffinity(d{domid}, vcpu {vcpu})")
+    return 0
+
+
+def xc_shadow_control(
+    xch: xc_interface, domid: int, sop: int, mb: ctypes.c_uint32 | None, mode: int = 0
+) -> int:
+    """``int xc_shadow_control(xc_interface *xch, uint32_t domid, unsigned int sop,
+    unsigned int *mb, unsigned int mode)``, for the paging pool's size:
+    ``XEN_DOMCTL_SHADOW_OP_SET_ALLOCATION`` (``*mb`` MiB, read back) and
+    ``..._GET_ALLOCATION``; the other operations are not modelled."""
+    xen = _xch(xch)
+    d = _dom(xen, "xc_shadow_control", domid)
+    _int("sop", sop, U32)
+    _int("mode", mode, U32)
+    if not isinstance(mb, ctypes.c_uint32):
+        raise TypeError("mb is in/out: pass a ctypes.c_uint32")
+    if sop == XEN_DOMCTL_SHADOW_OP_SET_ALLOCATION:
+        rc = xen.shadow_set_allocation_mb(d, mb.value)
+        if rc:
+            raise XcError(-rc, f"xc_shadow_control(d{domid}, SET_ALLOCATION {mb.value} MiB)")
+    elif sop != XEN_DOMCTL_SHADOW_OP_GET_ALLOCATION:
+        raise ValueError(f"sop {sop}: only SET_ALLOCATION and GET_ALLOCATION are modelled")
+    mb.value = (len(d.paging_pool) + 255) >> 8
+    return 0
 
 
 # ------------------------------------------------- XenServer's libxc additions

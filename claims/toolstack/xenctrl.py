@@ -12,6 +12,7 @@ arguments libxc refuses before the hypercall and a closed handle.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -176,6 +177,25 @@ def domain_setmaxmem(h: handle, domid: int, kib: int) -> None:
     """
     _ocaml("kib", kib, INT64_MIN, INT64_MAX, "int64")
     _call(lambda: libxc.xc_domain_setmaxmem(_h(h).xch, _domid(domid), kib & libxc.U64))
+
+
+def domain_max_vcpus(h: handle, domid: int, max_vcpus: int) -> None:
+    """``external domain_max_vcpus : handle -> domid -> int -> unit``."""
+    _ocaml("max_vcpus", max_vcpus, 0, OCAML_INT_MAX, "int")
+    _call(lambda: libxc.xc_domain_max_vcpus(_h(h).xch, _domid(domid), max_vcpus & libxc.U32))
+
+
+def shadow_allocation_set(h: handle, domid: int, mb: int) -> None:
+    """``external shadow_allocation_set : handle -> domid -> int -> unit``: the paging
+    pool in MiB (``xc_shadow_control`` ``SET_ALLOCATION``)."""
+    _ocaml("mb", mb, 0, OCAML_INT_MAX, "int")
+    if mb > libxc.U32:
+        raise Invalid_argument(f"mb = {mb} does not fit an unsigned int")
+    _call(
+        lambda: libxc.xc_shadow_control(
+            _h(h).xch, _domid(domid), libxc.XEN_DOMCTL_SHADOW_OP_SET_ALLOCATION, ctypes.c_uint32(mb)
+        )
+    )
 
 
 def domain_getinfo(h: handle, domid: int) -> domaininfo:
