@@ -56,12 +56,20 @@ from ..hypervisor.public import (
     xen_domctl_memory_claim_t,
     xen_memory_claim_t,
 )
+from ..hypervisor.topology import make_topology
 from ..hypervisor.xen import Xen
 from . import libxc
 from .libxc import XcError, xc_interface
 
-MODES = ("none", "legacy", "node")
-"""Claim modes: no claim, a legacy host-wide claim, a node claim set (v7's or v8's ABI, by host)."""
+MODES = ("none", "legacy", "node", "xenopsd")
+"""Builders: the libxl-style builder with no claim, a legacy host-wide claim or a node
+claim set (v7's or v8's ABI, by host); or XenServer's xenopsd (``xenopsd`` mode:
+``claims.toolstack.xenopsd.domain``, its planner, node claim and global fallback)."""
+TOPOLOGIES = ("default", "example", "opteron")
+"""The host's distances: Xen's default without a SLIT (10/20), xenopsd's test matrix
+``10 + 11|i-j|``, or the 8-node AMD Opteron 6272 (``claims.hosts``)."""
+XENOPSD_WORKERS = 4
+"""xenopsd's ``worker_pool_size`` (xenopsd.ml:26)."""
 
 SUPERPAGE_ORDER = 9  # 2 MiB
 PAGES_PER_MIB = 1 << (20 - PAGE_SHIFT)
@@ -100,6 +108,12 @@ class GuestResult:
     """Claimed pages the build did not redeem, released at the finish."""
     first_call: int
     last_call: int
+    plan: tuple[int, ...] = ()
+    """``xenopsd`` mode: the planner's nodes (descending), or () for no plan."""
+    global_fallback: bool = False
+    """``xenopsd`` mode: no node claim, so ``build_pre`` claimed host-wide (or tried)."""
+    claim_error: str = ""
+    """``xenopsd`` mode: the errno name of a refused placement claim."""
 
     @property
     def numa_nodes(self) -> int:
@@ -156,6 +170,21 @@ class StormResult:
         return sum(g.claim_refusals for g in self.guests)
 
     @property
+    def one_node_guests(self) -> int:
+        """Built guests whose memory is all on one node."""
+        return sum(1 for g in self.guests if g.built and g.numa_nodes == 1)
+
+    @property
+    def global_fallbacks(self) -> int:
+        """``xenopsd`` mode: builds that fell back to a global (host-wide) claim."""
+        return sum(1 for g in self.guests if g.global_fallback)
+
+    @property
+    def claim_left_at_populate(self) -> int:
+        """Claimed pages the builds left unredeemed (cancelled at their end)."""
+        return sum(g.claim_left for g in self.guests)
+
+    @property
     def superpage_fallbacks(self) -> int:
         return sum(g.superpage_fallbacks for g in self.guests)
 
@@ -184,6 +213,8 @@ class StormResult:
             "built": len(self.built),
             "failed_builds": self.failed_builds,
             "split_guests": self.split_guests,
+            "one_node_guests": self.one_node_guests,
+            "global_fallbacks": self.global_fallbacks,
             "claim_refusals": self.claim_refusals,
             "superpage_fallbacks": self.superpage_fallbacks,
             "claims_left": self.claims_left,
@@ -279,6 +310,8 @@ class _Storm:
         workers: int,
         extents_per_call: int,
         replan: bool,
+        policy: str = "best_effort",
+        vcpus: int = 2,
     ) -> None:
         self.xen = xen
         self.xch: xc_interface = libxc.xc_interface_open(xen)
@@ -293,13 +326,56 @@ class _Storm:
         self.calls = 0
         self.results: list[GuestResult] = []
         self.v8_abi = xen.rules.claims_abi == "memory_claims"  # v8's set/get domctls
+        self.vcpus = vcpus
+        self.xenopsd = None
+        if mode == "xenopsd":
+            from .xenopsd.domain import Xenopsd
+
+            self.xenopsd = Xenopsd(xen, policy)
 
     # one generator per worker; each ``yield`` ends a turn
     def worker(self, wid: int) -> Step:
         while self.queue:
             g = self.queue.pop(0)
             g.worker = wid
-            yield from self.build(g)
+            if self.xenopsd is not None:
+                yield from self.build_xenopsd(g)
+            else:
+                yield from self.build(g)
+
+    def build_xenopsd(self, g: _Guest) -> Step:
+        """One VM built by xenopsd (``claims.toolstack.xenopsd.domain.Xenopsd.build``)."""
+        from .xenopsd.domain import BuildLog, VmSpec
+
+        assert self.xenopsd is not None
+        g.first_call = self.calls
+        log = BuildLog(g.name)
+        vm = VmSpec(g.name, g.pages // PAGES_PER_MIB, vcpus=self.vcpus)
+        yield from self.xenopsd.build(vm, log)
+        d = self.xen.domains.get(log.domid)
+        nodes = self.xen.nr_nodes
+        self.results.append(
+            GuestResult(
+                name=g.name,
+                domid=log.domid,
+                pages=g.pages,
+                worker=g.worker,
+                placed=tuple(sorted(log.plan)),
+                claim=log.node_claim or (0,) * nodes,
+                host_claim=log.global_claim,
+                claim_refusals=int(log.claim_error == "ENOMEM"),
+                built=log.built,
+                failure=log.failure,
+                numa_node_memory=tuple(self.xen.pages_by_node(d)) if d else (0,) * nodes,
+                superpage_fallbacks=0,
+                claim_left=log.claim_left,
+                first_call=g.first_call,
+                last_call=self.calls,
+                plan=log.plan,
+                global_fallback=log.global_fallback,
+                claim_error=log.claim_error,
+            )
+        )
 
     def build(self, g: _Guest) -> Step:
         xch, nr_nodes = self.xch, self.xen.nr_nodes
@@ -441,26 +517,45 @@ def boot_storm(
     semantics: str = "v7",
     replan: bool = True,
     progress: bool | None = None,
+    topology: str = "default",
+    policy: str = "best_effort",
+    vcpus: int = 2,
 ) -> StormResult:
     """Boot *guests* (sizes in pages) on a fresh host of *nr_nodes* × *node_pages*.
 
-    ``workers`` toolstack workers (default: one per guest, all at once) take
-    guests from the list in order; a ``random.Random(seed)`` picks which
-    worker makes its next call.  ``progress``: a tqdm bar over finished
-    guests (``None``: only in a terminal).
+    ``workers`` toolstack workers (default: one per guest, all at once; xenopsd's
+    pool of 4 in ``xenopsd`` mode) take guests from the list in order; a
+    ``random.Random(seed)`` picks which worker makes its next call.  *topology*
+    gives the host its distances (``TOPOLOGIES``; ``opteron`` needs 8 nodes);
+    *policy* and *vcpus* are xenopsd's NUMA policy and each VM's vCPUs.
+    ``progress``: a tqdm bar over finished guests (``None``: only in a terminal).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if not guests or any(type(p) is not int or p < 1 for p in guests):
         raise ValueError("guests must be a non-empty list of page counts >= 1")
-    nworkers = len(guests) if workers is None else workers
+    if workers is None:
+        nworkers = XENOPSD_WORKERS if mode == "xenopsd" else len(guests)
+    else:
+        nworkers = workers
     if nworkers < 1 or extents_per_call < 1:
         raise ValueError("workers and extents_per_call must be >= 1")
+    if topology not in TOPOLOGIES:
+        raise ValueError(f"topology must be one of {TOPOLOGIES}, not {topology!r}")
+    if topology == "opteron" and nr_nodes != 8:
+        raise ValueError(f"the Opteron 6272 host has 8 nodes, not {nr_nodes}")
+    if isinstance(vcpus, bool) or not isinstance(vcpus, int) or not 1 <= vcpus <= 128:
+        raise ValueError(f"vcpus must be 1..128, not {vcpus!r}")
     xen = hosts.uniform(nr_nodes, node_pages, semantics=semantics)
+    if topology == "example":
+        xen.topology = make_topology(hosts.example_distances(nr_nodes), 4)
+    elif topology == "opteron":
+        xen.topology = make_topology(hosts.OPTERON_6272_DISTANCES, 8, threads_per_core=2)
+    xen.config["topology"] = xen.topology
     if mode == "node" and not xen.rules.claim_sets:
         raise ValueError(f"node claims need claim sets: the {semantics} rule set has none")
     total = xen.total_avail_pages
-    storm = _Storm(xen, guests, mode, seed, nworkers, extents_per_call, replan)
+    storm = _Storm(xen, guests, mode, seed, nworkers, extents_per_call, replan, policy, vcpus)
     from tqdm.auto import tqdm
 
     bar = tqdm(
