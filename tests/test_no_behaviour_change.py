@@ -17,7 +17,18 @@ workload's results changed.  The record:
   recorded then, and again when v8's ENOMEM reasons were reworded to state the
   inequality (``... claimed > ... free``) instead of a negative "unclaimed";
 * issue 20: the xenserver rule set joins, its hash recorded when it was added
-  (the other four unchanged by it: its hooks default to what the others did);
+  (the other four unchanged by it: its hooks default to what the others did); then a
+  fidelity fix to master's domain_set_outstanding_pages, which v8's
+  XENMEM_claim_pages runs: avail_pages is an unsigned long in Xen, so once
+  claims exceed free memory (offlining without recall) the difference wraps and any
+  claim fits.  The model had compared against a negative number and refused with
+  ENOMEM ("79 pages > -2 unclaimed").  Only the v8 workload reaches it: its
+  step 946 now installs the claim, and what follows differs accordingly (the master
+  workload never claims past free memory; v6 and v7 recall).  v8's hash was recorded again;
+  the same unsigned wrap in xenserver's domain_set_outstanding_pages (host-wide and
+  on the node), and its release run as 0005 writes it: the xenserver workload's step
+  577 now installs a host-wide claim with 1219 pages claimed and 888 free (event
+  #1748), and what follows differs accordingly; its hash was recorded again;
 * issue 19: reasons count entries in agreement (``1 entry needed``, not ``1 entries
   needed``); the v7 workload's only difference is that wording, in two GET events
   (the v8 workload has no such event), and its hash was recorded again.
@@ -46,8 +57,8 @@ RECORDED = {
     "master": "3c65a30fea84f1e4da3ba1652a7b068a1bed85ba33e98134a76397a33274921d",
     "v6": "c6ff5f29e5c5cac2aec41016149a338789df8f90f1a45b48cdd997aceb411474",
     "v7": "2c7719302f2dc53e2d6c674e8fd6062daa72096da2459cde79e4be89fdfdfc2f",
-    "v8": "718ce6614510a3beb0775c33e02f05591b6cbc6305427b7b5eff988193e9ccec",
-    "xenserver": "869885315af297b74e2a6572392dc7d199f19d789c2f81ea3c8281e1efb7d3f5",
+    "v8": "45cdb1229cefd60d19e11267e472520acc531c1c3c5a5031fa3cbb873d9e01fa",
+    "xenserver": "03f06e5d94a2b93a963eb9e31e4bcd0ddf15295a0de38c28b2d92667cec06efc",
 }
 
 

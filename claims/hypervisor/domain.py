@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterable
 
-from .claim_accounting import domain_release_all_claims
 from .constants import DOMID_FIRST_RESERVED, MAX_PAGES_UNLIMITED, UINT32_MAX
 from .page_alloc import PG_OFFLINING, HeapCore
 from .sched import Domain
@@ -227,7 +226,7 @@ def domain_kill(xen: HeapCore, d: Domain) -> int:
     """
     check_domain(xen, d)
     d.is_dying = True
-    released = domain_release_all_claims(xen, d)
+    released = xen.rules.domain_kill_claims(xen, d)
     while d.paging_pool:  # paging_teardown: the HAP pool (claims.hypervisor.paging)
         xen._free_domheap_pages(d.paging_pool.pop(), 0)
     freed = relinquish_memory(xen, d)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from mypy_extensions import mypyc_attr
 
+from .claim_accounting import domain_release_all_claims
 from .constants import (
     INVALID_DIRTY_IDX,
     NUMA_NO_NODE,
@@ -122,6 +123,11 @@ class RuleSet:
         self, heap: HeapCore, d: Domain, pages: int, node: int = NUMA_NO_NODE
     ) -> tuple[int, str]:
         raise NotImplementedError
+
+    def domain_kill_claims(self, heap: HeapCore, d: Domain) -> int:
+        """``domain_kill``'s release of *d*'s claims (``domain_set_outstanding_pages(d, 0)``
+        in each version); the pages released."""
+        return domain_release_all_claims(heap, d)
 
     def xenmem_claim_flags(self, mem_flags: int) -> tuple[int, str, int]:
         """``XENMEM_claim_pages``'s ``mem_flags``, after its ``extent_order`` check:
@@ -703,10 +709,14 @@ class HeapCore:
             self._check_pages_free(pg, order)
         blk = self._free[pg]
         node = blk.node
-        # redemption runs before anything changes, so that a BUG_ON in a version's
-        # redeem (XenServer's) leaves the heap as it was; what it decides does not
-        # depend on the split below (the node, the request and the domain only)
-        redeemed = self.rules.redeem(self, d, node, request, memflags)
+        # redemption runs before the counters and the split, and what it decides depends
+        # on the node, the request and the domain only; a BUG_ON in a version's redeem
+        # (XenServer's) puts the buddy back as the walk found it: nothing changed
+        try:
+            redeemed = self.rules.redeem(self, d, node, request, memflags)
+        except XenBugError:
+            self._put_back_buddy(pg)
+            raise
         del self._free[pg]
         zone, buddy_order = pg.bit_length() or 1, blk.order  # page_to_zone
         first_dirty = blk.first_dirty
@@ -752,6 +762,16 @@ class HeapCore:
             dirty_cnt,
         )
 
+    def _put_back_buddy(self, head: int) -> None:
+        """Undo ``get_free_buddy``'s unlinking of the buddy at *head*: back at the head of
+        its list, and the dirty buddies the walk rotated back in place."""
+        blk = self._free[head]
+        lst = self._heap[(blk.node, head.bit_length() or 1, blk.order)]  # page_to_zone
+        lst[head] = None
+        lst.move_to_end(head, False)
+        for rotated, pg in reversed(self._rotated):
+            rotated.move_to_end(pg, False)
+
     def _check_pages_free(self, head: int, order: int) -> None:
         """Every page handed out must be free, or Xen ``BUG()``s (docs/heap.md#alloc-heap-pages step
         9).
@@ -769,11 +789,7 @@ class HeapCore:
         ]
         if not bad:
             return
-        lst = self._heap[(blk.node, head.bit_length() or 1, blk.order)]  # page_to_zone
-        lst[head] = None
-        lst.move_to_end(head, False)
-        for rotated, pg in reversed(self._rotated):
-            rotated.move_to_end(pg, False)
+        self._put_back_buddy(head)
         raise XenBugError(
             f"alloc_heap_pages: MFN {bad[0]:#x} is offlined, not free (marked by "
             "mark_page_offline but not yet taken out by reserve_offlined_page); "

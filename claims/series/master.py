@@ -29,6 +29,10 @@ from ..hypervisor.page_alloc import HeapCore, RuleSet, register
 from ..hypervisor.public import XEN_DOMCTL_CLAIM_MEMORY_HOST, xen_memory_claim_t
 from ..hypervisor.sched import Domain
 
+ULONG_MAX = (1 << 64) - 1
+"""``unsigned long`` arithmetic on x86-64: where Xen subtracts counters in it, the model
+masks the difference, so that a negative result wraps as in C."""
+
 
 def refcounted(d: Domain | None, memflags: int) -> bool:
     """A request may use claims iff it is for a domain and lacks ``MEMF_no_refcount``.
@@ -106,10 +110,11 @@ class Master(RuleSet):
                 f"target {pages} must be above tot_pages {tot} and at most max_pages {d.max_pages}"
             )
         claim = pages - tot
-        if claim > heap.total_avail_pages - heap.outstanding_claims:
-            return -errno.ENOMEM, (
-                f"{claim} pages > {heap.total_avail_pages - heap.outstanding_claims} unclaimed"
-            )
+        # avail_pages is an unsigned long: once claims exceed free memory (offlining
+        # without recall) the difference wraps, and any claim fits
+        avail = (heap.total_avail_pages - heap.outstanding_claims) & ULONG_MAX
+        if claim > avail:
+            return -errno.ENOMEM, f"{claim} pages > {avail} unclaimed"
         d.outstanding_pages = claim
         heap.outstanding_claims += claim
         return 0, "installed"

@@ -29,7 +29,6 @@ from __future__ import annotations
 import errno
 from typing import Any
 
-from ..hypervisor.claim_accounting import domain_release_all_claims
 from ..hypervisor.constants import NUMA_NO_NODE, PAGE_SHIFT, MEMF_no_refcount
 from ..hypervisor.domctl import Caller
 from ..hypervisor.errors import XenBugError
@@ -43,7 +42,7 @@ from ..hypervisor.public import (
     xen_sysctl_node_meminfo_t,
 )
 from ..hypervisor.sched import Domain
-from .master import Master, refcounted
+from .master import ULONG_MAX, Master, refcounted
 
 U64_MAX = (1 << 64) - 1
 CLAIM_FLAGS = XENMEMF_node(0xFE) | XENMEMF_exact_node_request
@@ -127,7 +126,7 @@ class XenServer(Master):
         if not pages and node != NUMA_NO_NODE:
             return -errno.EINVAL, f"a claim on node {node} needs pages (0 releases, without a node)"
         if pages == 0:
-            domain_release_all_claims(heap, d)  # also d->claim_node = NUMA_NO_NODE
+            self.release(heap, d)
             return 0, "released"
         if d.outstanding_pages:
             return -errno.EINVAL, f"d{d.domid} already has a claim (one per domain)"
@@ -137,11 +136,12 @@ class XenServer(Master):
                 f"target {pages} must be above tot_pages {tot} and at most max_pages {d.max_pages}"
             )
         claim = pages - tot
-        unclaimed = heap.total_avail_pages - heap.outstanding_claims
+        # both differences are unsigned long: past free memory they wrap, and fit
+        unclaimed = (heap.total_avail_pages - heap.outstanding_claims) & ULONG_MAX
         if claim > unclaimed:
             return -errno.ENOMEM, f"{claim} pages > {unclaimed} unclaimed on the host"
         if node != NUMA_NO_NODE:
-            on_node = heap.node_avail_pages[node] - heap.claimed_pages[node]
+            on_node = (heap.node_avail_pages[node] - heap.claimed_pages[node]) & ULONG_MAX
             if claim > on_node:
                 return -errno.ENOMEM, f"{claim} pages > {on_node} unclaimed on node {node}"
             d.claim_node = node
@@ -152,6 +152,29 @@ class XenServer(Master):
         heap.outstanding_claims += claim
         where = "host-wide" if node == NUMA_NO_NODE else f"on node {node}"
         return 0, f"installed {claim} pages {where}"
+
+    def release(self, heap: HeapCore, d: Domain) -> int:
+        """0005's release (``pages == 0``), which ``domain_kill`` runs too: the whole claim
+        leaves ``outstanding_claims``, and, if ``claim_node`` is set,
+        ``per_node_outstanding_claims[claim_node]`` too, whatever kind of claim it is.
+        With a stale claim node under a host-wide claim that spends another domain's
+        node claim, or wraps the unsigned counter; the kit's per-domain mirror
+        (``d.claims``) drops only what the domain had there."""
+        out = d.outstanding_pages
+        heap.outstanding_claims -= out
+        if d.claim_node != NUMA_NO_NODE:
+            n = d.claim_node
+            heap.claimed_pages[n] = (heap.claimed_pages[n] - out) & ULONG_MAX
+        d.claims = [0] * len(d.claims)
+        d.node_claims = 0
+        d.outstanding_pages = 0
+        d.claim_node = NUMA_NO_NODE
+        return out
+
+    def domain_kill_claims(self, heap: HeapCore, d: Domain) -> int:
+        """``domain_kill``: ``domain_set_outstanding_pages(d, NUMA_NO_NODE, 0)``, the
+        release above."""
+        return self.release(heap, d)
 
     # ------------------------------------------------------------ protection
     def node_gate(
@@ -273,13 +296,13 @@ class XenServer(Master):
                 rows.append((size << PAGE_SHIFT, free << PAGE_SHIFT, claimed << PAGE_SHIFT))
             else:
                 rows.append((U64_MAX, U64_MAX, U64_MAX))
-        try:
-            if len(buf) < count:
-                raise TypeError
-            for i, (size, free, claimed) in enumerate(rows):
+        for i, (size, free, claimed) in enumerate(rows):  # copy_to_guest_offset, row by row
+            try:
+                if i >= len(buf):
+                    raise IndexError
                 buf[i] = xen_sysctl_node_meminfo_t(size, free, claimed)
-        except (TypeError, OverflowError):
-            return -errno.EFAULT, nr, "cannot write meminfo to the buffer"
+            except (TypeError, OverflowError, IndexError):
+                return -errno.EFAULT, nr, f"cannot write meminfo row {i} to the buffer"
         return 0, count, f"{count} nodes"
 
 

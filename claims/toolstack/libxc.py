@@ -762,9 +762,9 @@ def xc_domain_numa_get_node_pages(
         )
     d: Domain | int = xen.domains.get(domid, domid)
     rc, nr = xen.do_domctl_numa_op(DOM0, d, 0, nr_nodes.value, tot_pages_per_node)
-    nr_nodes.value = nr
-    if rc:
+    if rc:  # "if ( rc ) return rc;" before *nr_nodes is written
         raise XcError(-rc, f"xc_domain_numa_get_node_pages(d{domid}): {_reason(xen)}")
+    nr_nodes.value = nr
     return 0
 
 
