@@ -37,6 +37,8 @@ ALIASES = {
     "constants": "claims.hypervisor.constants",
     "libxc": "claims.toolstack.libxc",
     "xenctrl": "claims.toolstack.xenctrl",
+    "xenctrlext": "claims.toolstack.xenctrlext",
+    "xenopsd": "claims.toolstack.xenopsd",
     "bootstorm": "claims.toolstack.bootstorm",
     "scenario": "claims.review.scenario",
     "sweep": "claims.review.sweep",

@@ -25,10 +25,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..toolstack.bootstorm import MODES, PAGES_PER_MIB, boot_storm, storm_guests
+from ..toolstack.bootstorm import BUILDERS, MODES, PAGES_PER_MIB, boot_storm, storm_guests
 
 COLUMNS = [
     "seed",
+    "semantics",
     "nodes",
     "node_mib",
     "mode",
@@ -37,6 +38,8 @@ COLUMNS = [
     "built",
     "failed_builds",
     "split_guests",
+    "one_node_guests",
+    "global_fallbacks",
     "claim_refusals",
     "superpage_fallbacks",
     "claims_left",
@@ -62,6 +65,9 @@ class StormTask:
     extents_per_call: int = 8
     semantics: str = "v7"
     replan: bool = True
+    topology: str = "default"
+    policy: str = "best_effort"
+    vcpus: int = 2
 
 
 def run_task(task: StormTask) -> dict[str, Any]:
@@ -79,6 +85,9 @@ def run_task(task: StormTask) -> dict[str, Any]:
         semantics=task.semantics,
         replan=task.replan,
         progress=False,
+        topology=task.topology,
+        policy=task.policy,
+        vcpus=task.vcpus,
     )
     row = result.summary()
     row["load"] = task.load
@@ -92,14 +101,19 @@ def tasks(
     **storm: Any,
 ) -> list[StormTask]:
     """The tasks of a sweep, in its row order: seeds, then hosts ``(nodes, MiB per node)``,
-    then modes; *storm* sets the other :class:`StormTask` fields."""
+    then hypervisors (``semantics``: one name or a list), then modes (``BUILDERS``:
+    the libxl-style modes and ``xenopsd``); *storm* sets the other :class:`StormTask`
+    fields."""
     for m in modes:
-        if m not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, not {m!r}")
+        if m not in BUILDERS:
+            raise ValueError(f"mode must be one of {BUILDERS}, not {m!r}")
+    sems = storm.pop("semantics", "v7")
+    sem_list = [sems] if isinstance(sems, str) else list(sems)
     return [
-        StormTask(seed=s, nr_nodes=n, node_mib=mib, mode=m, **storm)
+        StormTask(seed=s, nr_nodes=n, node_mib=mib, mode=m, semantics=sem, **storm)
         for s in seeds
         for n, mib in hosts
+        for sem in sem_list
         for m in modes
     ]
 

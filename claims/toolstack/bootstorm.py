@@ -61,10 +61,12 @@ from ..hypervisor.xen import Xen
 from . import libxc
 from .libxc import XcError, xc_interface
 
-MODES = ("none", "legacy", "node", "xenopsd")
-"""Builders: the libxl-style builder with no claim, a legacy host-wide claim or a node
-claim set (v7's or v8's ABI, by host); or XenServer's xenopsd (``xenopsd`` mode:
-``claims.toolstack.xenopsd.domain``, its planner, node claim and global fallback)."""
+MODES = ("none", "legacy", "node")
+"""The libxl-style builder's claim modes: no claim, a legacy host-wide claim, a node
+claim set (v7's or v8's ABI, by host)."""
+BUILDERS = (*MODES, "xenopsd")
+"""Every mode a storm runs: :data:`MODES`, and ``xenopsd``, XenServer's toolstack
+(``claims.toolstack.xenopsd.domain``: its planner, node claim and global fallback)."""
 TOPOLOGIES = ("default", "example", "opteron")
 """The host's distances: Xen's default without a SLIT (10/20), xenopsd's test matrix
 ``10 + 11|i-j|``, or the 8-node AMD Opteron 6272 (``claims.hosts``)."""
@@ -148,6 +150,13 @@ class StormResult:
     """``outstanding_claims`` after the storm."""
     calls: int
     """Scheduler turns taken."""
+    node_pool: tuple[int, ...] = ()
+    """Pages of the built guests' paging (HAP) pools on each node (``xenopsd`` mode
+    sizes them; the libxl-style builder makes none)."""
+
+    @property
+    def pool_pages(self) -> int:
+        return sum(self.node_pool)
 
     @property
     def built(self) -> tuple[GuestResult, ...]:
@@ -207,6 +216,7 @@ class StormResult:
         return {
             "mode": self.mode,
             "seed": self.seed,
+            "semantics": self.semantics,
             "nodes": self.nr_nodes,
             "node_mib": self.node_pages // PAGES_PER_MIB,
             "guests": len(self.guests),
@@ -530,8 +540,8 @@ def boot_storm(
     *policy* and *vcpus* are xenopsd's NUMA policy and each VM's vCPUs.
     ``progress``: a tqdm bar over finished guests (``None``: only in a terminal).
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if mode not in BUILDERS:
+        raise ValueError(f"mode must be one of {BUILDERS}, not {mode!r}")
     if not guests or any(type(p) is not int or p < 1 for p in guests):
         raise ValueError("guests must be a non-empty list of page counts >= 1")
     if workers is None:
@@ -596,7 +606,19 @@ def boot_storm(
         node_free=tuple(xen.node_avail_pages),
         claims_left=xen.outstanding_claims,
         calls=storm.calls,
+        node_pool=_pool_by_node(xen),
     )
+
+
+def _pool_by_node(xen: Xen) -> tuple[int, ...]:
+    """The live domains' paging-pool pages on each node."""
+    out = [0] * xen.nr_nodes
+    for d in xen.domains.values():
+        for mfn in d.paging_pool:
+            node = xen.mfn_to_nid(mfn)
+            if node is not None:
+                out[node] += 1
+    return tuple(out)
 
 
 def run_modes(

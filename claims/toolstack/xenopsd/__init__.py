@@ -1,15 +1,21 @@
-"""xenopsd's NUMA planner, ported from xen-api (``ocaml/xenopsd/lib``, @ ``e2ee48d688``).
+"""XenServer's toolstack, xenopsd, ported from xen-api (@ ``e2ee48d688``): its NUMA
+planner and the part of its VM build that places and claims memory.
 
-:mod:`.topology` is ``topology.ml`` (the host model: ``NUMAResource``,
-``NUMARequest``, ``NUMA``), :mod:`.softaffinity` is ``softaffinity.ml``
-(``Softaffinity.plan``), :mod:`.hosts` holds upstream's test hosts as data.
-Pure: no Xen model is needed; feed it distances, CPU-to-node maps and free
-memory from anywhere.
+* :mod:`.topology` is ``ocaml/xenopsd/lib/topology.ml`` (the host model:
+  ``NUMAResource``, ``NUMARequest``, ``NUMA``), :mod:`.softaffinity` is
+  ``softaffinity.ml`` (``Softaffinity.plan``), :mod:`.hosts` holds upstream's test
+  hosts as data.  Pure: no Xen model is needed; feed it distances, CPU-to-node maps
+  and free memory from anywhere.
+* :mod:`.memory` is ``ocaml/xapi-idl/memory/memory.ml`` (a VM's memory figures);
+  :mod:`.domain` is ``ocaml/xenopsd/xc/domain.ml`` (``numa_placement``,
+  ``build_pre``) over ``claims.xenctrlext``; :mod:`.xenguest` is libxenguest's
+  ``meminit_hvm`` as xenguest runs it.  ``docs/toolstack.md#xenopsd``.
 """
 
 from __future__ import annotations
 
-from . import hosts
+from . import domain, hosts, memory, xenguest
+from .domain import BuildLog, VmSpec, Xenopsd, run
 from .softaffinity import Softaffinity, plan, take_same_distance
 from .topology import (
     NUMA,
@@ -25,6 +31,13 @@ from .topology import (
 )
 
 __all__ = [
+    "BuildLog",
+    "VmSpec",
+    "Xenopsd",
+    "domain",
+    "memory",
+    "run",
+    "xenguest",
     "NUMA",
     "CPUSet",
     "NUMARequest",
