@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from mypy_extensions import mypyc_attr
 
-from .claim_accounting import domain_release_all_claims
 from .constants import (
     INVALID_DIRTY_IDX,
     NUMA_NO_NODE,
@@ -77,7 +76,8 @@ class RuleSet:
       memory.c's own checks) and ``domain_set_claim_entries`` /
       ``domain_get_claim_entries`` for the claim-set calls;
     * ``claims_domctl`` for the claims domctls by number (after ``do_domctl``'s
-      domain lookup and XSM check).
+      domain lookup and XSM check);
+    * ``domain_kill_claims`` when ``domain_kill`` releases the domain's claims.
 
     Both gates must be monotone in the free counters: with claims unchanged,
     more free memory never turns a pass into a refusal.  The bulk populate path
@@ -127,7 +127,7 @@ class RuleSet:
     def domain_kill_claims(self, heap: HeapCore, d: Domain) -> int:
         """``domain_kill``'s release of *d*'s claims (``domain_set_outstanding_pages(d, 0)``
         in each version); the pages released."""
-        return domain_release_all_claims(heap, d)
+        raise NotImplementedError
 
     def xenmem_claim_flags(self, mem_flags: int) -> tuple[int, str, int]:
         """``XENMEM_claim_pages``'s ``mem_flags``, after its ``extent_order`` check:

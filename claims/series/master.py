@@ -66,6 +66,11 @@ class Master(RuleSet):
         """Master has no per-node gate."""
         return True
 
+    def domain_kill_claims(self, heap: HeapCore, d: Domain) -> int:
+        """``domain_kill`` (xen/common/domain.c) calls ``domain_set_outstanding_pages(d, 0)``:
+        every claim of *d* is released; the pages released."""
+        return domain_release_all_claims(heap, d)
+
     # ------------------------------------------------------------ redemption
     def redeem(
         self, heap: HeapCore, d: Domain | None, node: int, request: int, memflags: int
