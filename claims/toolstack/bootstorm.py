@@ -647,3 +647,26 @@ def summary_table(results: Iterable[StormResult]) -> str:
             f"{r.claims_left} | {r.free_pages} |"
         )
     return "\n".join(rows)
+
+
+def xenopsd_table(results: Iterable[StormResult]) -> str:
+    """A Markdown table of ``xenopsd`` storms, one row per hypervisor: XenServer's NUMA
+    metrics (guests on one node), and how xenopsd claimed (node claims refused, by errno;
+    global fallbacks; the claim left when populate ended)."""
+    rows = [
+        "| hypervisor | built | failed builds | on one node | split | node claims refused | "
+        "global fallbacks | claim left at populate | free pages |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        errs: dict[str, int] = {}
+        for g in r.guests:
+            if g.claim_error:
+                errs[g.claim_error] = errs.get(g.claim_error, 0) + 1
+        refused = ", ".join(f"{n} {e}" for e, n in sorted(errs.items())) or "0"
+        rows.append(
+            f"| {r.semantics} | {len(r.built)} | {r.failed_builds} | {r.one_node_guests} | "
+            f"{r.split_guests} | {refused} | {r.global_fallbacks} | "
+            f"{r.claim_left_at_populate} | {r.free_pages} |"
+        )
+    return "\n".join(rows)

@@ -142,6 +142,11 @@ MODE_COLOURS = dict(style.MODES)
 FAILED_COLOUR = style.STORM["failed builds"]
 
 
+def _storm_label(r: StormResult) -> str:
+    """A storm's row label: its mode, and for xenopsd the hypervisor it ran on."""
+    return f"xenopsd on {r.semantics}" if r.mode == "xenopsd" else r.mode
+
+
 def storm_placement(results: Sequence[StormResult]) -> go.Figure:
     """Each guest's memory per node (MiB), stacked, one row per storm (XenServer's NUMA
     metrics); a failed build is a hatched bar of the memory it asked for."""
@@ -161,7 +166,7 @@ def storm_placement(results: Sequence[StormResult]) -> go.Figure:
         shared_xaxes=True,
         vertical_spacing=0.08,
         subplot_titles=[
-            f"{r.mode}: {r.split_guests} split, {r.failed_builds} failed" for r in results
+            f"{_storm_label(r)}: {r.split_guests} split, {r.failed_builds} failed" for r in results
         ],
     )
     mib = 1 << 8  # pages per MiB
@@ -175,9 +180,13 @@ def storm_placement(results: Sequence[StormResult]) -> go.Figure:
                     name=f"node {node}",
                     legendgroup=f"node {node}",
                     showlegend=row == 1,
-                    marker={"color": style.node_colour(node)},
+                    marker={
+                        "color": style.node_colour(node),
+                        "pattern": {"shape": style.node_pattern(node), "fgcolor": style.TEXT},
+                    },
                     customdata=[[g.numa_node_memory[node], g.domid] for g in r.guests],
-                    hovertemplate=f"{r.mode} · %{{x}} (d%{{customdata[1]}})<br>node {node}: "
+                    hovertemplate=f"{_storm_label(r)} · %{{x}} (d%{{customdata[1]}})<br>"
+                    f"node {node}: "
                     "%{y:,} MiB (%{customdata[0]:,d} pages)<extra></extra>",
                 ),
                 row=row,
@@ -198,7 +207,8 @@ def storm_placement(results: Sequence[StormResult]) -> go.Figure:
                 text=[g.failure for g in r.guests],
                 textposition="none",
                 customdata=[sum(g.numa_node_memory) // mib for g in r.guests],
-                hovertemplate=f"{r.mode} · %{{x}}: asked %{{y:,}} MiB, failed: %{{text}}"
+                hovertemplate=f"{_storm_label(r)} · %{{x}}: asked %{{y:,}} MiB, "
+                "failed: %{text}"
                 "<br>held %{customdata:,d} MiB before it was destroyed<extra></extra>",
             ),
             row=row,

@@ -34,10 +34,11 @@ version        master                      #6f5f4f    scenario counters, reports
 version        v6                          #7570b3
 version        v7                          #e7298a
 version        v8                          #2f5fd0
+version        xenserver                   #00758f
 node           node 0, 1, 2, 3 (by id)     #35978f,   scenario placement, boot storms,
-                                           #dfc27d,   redemption sankey
-                                           #80cdc1,
-                                           #bf812d
+                                           #dfc27d,   redemption sankey; nodes 4-7
+                                           #80cdc1,   repeat them dotted
+                                           #bf812d    (``node_pattern``)
 mode           none                        #a3a3a3    boot-storm sweeps
 mode           legacy                      #f5c242    = redemption "host-wide claim"
 mode           node                        #c8530f    = redemption "same-node claim"
@@ -107,8 +108,15 @@ VERSIONS: dict[str, str] = {
     "v6": "#7570b3",
     "v7": "#e7298a",
     "v8": "#2f5fd0",
+    "xenserver": "#00758f",
 }
-VERSION_DASH: dict[str, str] = {"master": "dot", "v6": "dash", "v7": "solid", "v8": "dashdot"}
+VERSION_DASH: dict[str, str] = {
+    "master": "dot",
+    "v6": "dash",
+    "v7": "solid",
+    "v8": "dashdot",
+    "xenserver": "longdash",
+}
 # where rule sets agree their lines coincide: each draws a wider line and a larger open
 # marker than the next, so every colour stays visible on a shared segment
 VERSION_SYMBOL: dict[str, str] = {
@@ -116,6 +124,7 @@ VERSION_SYMBOL: dict[str, str] = {
     "v6": "square-open",
     "v7": "diamond-open",
     "v8": "x-thin-open",
+    "xenserver": "triangle-up-open",
 }
 OTHER_VERSION = TEXT  # a rule set the palette does not know yet
 
@@ -194,6 +203,16 @@ def domain_colour(domid: int | None) -> str:
 def node_colour(node: int) -> str:
     """The colour of NUMA node *node* wherever nodes are coloured (not positions on an axis)."""
     return NODES[node % len(NODES)]
+
+
+NODE_PATTERNS: tuple[str, ...] = ("", ".", "/", "x")
+"""The bar pattern of nodes 0-3, 4-7, 8-11 and 12-15: past four nodes a colour repeats,
+and the pattern tells them apart (an 8-node Opteron host in the xenopsd storms)."""
+
+
+def node_pattern(node: int) -> str:
+    """The bar pattern (plotly ``marker.pattern.shape``) of NUMA node *node*."""
+    return NODE_PATTERNS[(node // len(NODES)) % len(NODE_PATTERNS)]
 
 
 def version_colour(semantics: str) -> str:
