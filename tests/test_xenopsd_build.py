@@ -13,7 +13,7 @@ import pytest
 import claims
 from claims import xenctrlext
 from claims.toolstack import bootstorm as bs
-from claims.toolstack.xenopsd import NUMA, BuildLog, VmSpec, Xenopsd, memory, run
+from claims.toolstack.xenopsd import NUMA, BuildLog, VmSpec, Xenopsd, memory, run, run_together
 from claims.toolstack.xenopsd.xenguest import meminit_hvm
 
 GIB = 1 << 18  # pages
@@ -258,3 +258,18 @@ def test_sweep_runs_the_xenopsd_builder_on_several_hypervisors(checks_at_the_end
     assert [r["semantics"] for r in rows] == ["xenserver", "master"]
     assert rows[1]["global_fallbacks"] == rows[1]["guests"]
     assert list(rows[0]) == sweep.COLUMNS
+
+
+def test_builds_side_by_side_wait_for_the_mutex_and_see_each_others_claims(
+    checks_at_the_end: None,
+) -> None:
+    """numa_placement holds numa_mutex from numa_get_meminfo to the claim: the second
+    build waits, then reads the first one's node claim in ``claimed`` and plans the other
+    node (domain.ml:1027-1101)."""
+    xen = claims.hosts.numa_example(2, GIB, 4, "xenserver")
+    xo = Xenopsd(xen)
+    a, b = run_together(xo.build(VmSpec("a", 700)), xo.build(VmSpec("b", 700)))
+    assert (a.node, b.node) == (0, 1) and a.built and b.built
+    assert xo.numa_mutex.waits > 0 and xo.numa_mutex.owner is None
+    assert run_together() == []  # nothing to run
+    xen.check_invariants()

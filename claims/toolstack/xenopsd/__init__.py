@@ -15,7 +15,7 @@ planner and the part of its VM build that places and claims memory.
 from __future__ import annotations
 
 from . import domain, hosts, memory, xenguest
-from .domain import BuildLog, VmSpec, Xenopsd, run
+from .domain import BuildLog, VmSpec, Xenopsd, run, run_together
 from .softaffinity import Softaffinity, plan, take_same_distance
 from .topology import (
     NUMA,
@@ -37,6 +37,7 @@ __all__ = [
     "domain",
     "memory",
     "run",
+    "run_together",
     "xenguest",
     "NUMA",
     "CPUSet",

@@ -89,6 +89,23 @@ def run(steps: Steps[T]) -> T:
             return stop.value  # type: ignore[no-any-return]
 
 
+def run_together(*builds: Steps[T]) -> list[T]:
+    """Drain several builds in turn, one step (one hypercall, or one wait for
+    ``numa_mutex``) of each in order, as xenopsd's workers run side by side; their
+    values in the order given.  A boot storm interleaves by a seeded random choice
+    instead (``claims.toolstack.bootstorm``)."""
+    results: list[T | None] = [None] * len(builds)
+    live = list(range(len(builds)))
+    while live:
+        for i in list(live):
+            try:
+                next(builds[i])
+            except StopIteration as stop:
+                results[i] = stop.value
+                live.remove(i)
+    return results  # type: ignore[return-value]
+
+
 class NumaMutex:
     """``numa_mutex``, for builds that are generators: a build that finds it taken
     yields until the holder lets go."""
