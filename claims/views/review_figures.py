@@ -182,7 +182,13 @@ def storm_placement(results: Sequence[StormResult]) -> go.Figure:
                     showlegend=row == 1,
                     marker={
                         "color": style.node_colour(node),
-                        "pattern": {"shape": style.node_pattern(node), "fgcolor": style.TEXT},
+                        "pattern": {
+                            "shape": style.node_pattern(node),
+                            "fgcolor": style.TEXT,
+                            "fillmode": "overlay",
+                            "size": 7,
+                            "solidity": 0.45,
+                        },
                     },
                     customdata=[[g.numa_node_memory[node], g.domid] for g in r.guests],
                     hovertemplate=f"{_storm_label(r)} · %{{x}} (d%{{customdata[1]}})<br>"
