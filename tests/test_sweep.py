@@ -32,7 +32,7 @@ def local() -> pd.DataFrame:
     return sweep.sweep(**SMALL)  # type: ignore[arg-type]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def dask_client() -> Iterator[object]:
     distributed = pytest.importorskip("dask.distributed")
     cluster = distributed.LocalCluster(
@@ -74,6 +74,18 @@ def test_a_dask_cluster_gives_the_same_table(local: pd.DataFrame, dask_client: o
     executor = dask_client.get_executor()  # type: ignore[attr-defined]
     df = sweep.sweep(executor=executor, **SMALL)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(df, local)
+
+
+def test_the_xenopsd_builder_runs_on_dask_as_locally(dask_client: object) -> None:
+    """XenServer's toolstack on XenServer's hypervisor and on v8, through the cluster."""
+    kw = {"seeds": [0], "hosts": [(2, 256)], "modes": ["xenopsd"], "guests": 6,
+          "semantics": ["xenserver", "v8"], "timeout": 120}  # fmt: skip
+    with ThreadPoolExecutor(1) as ex:
+        here = sweep.sweep(executor=ex, **kw)  # type: ignore[arg-type]
+    there = sweep.sweep(executor=dask_client.get_executor(), **kw)  # type: ignore[attr-defined,arg-type]
+    pd.testing.assert_frame_equal(there, here)
+    assert list(there["semantics"]) == ["xenserver", "v8"] and (there["mode"] == "xenopsd").all()
+    assert (there["built"] == 6).all() and (there["claims_left"] == 0).all()
 
 
 def test_any_executor_gives_the_same_table(local: pd.DataFrame) -> None:
