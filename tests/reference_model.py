@@ -335,7 +335,10 @@ class ClaimsReference:
         if pages <= d.tot_pages or pages > d.max_pages:
             return -errno.EINVAL  # not above tot_pages, or above max_pages
         claim = pages - d.tot_pages  # absolute target -> claim
-        if claim > self.total_avail_pages - self.outstanding_claims:
+        # avail_pages is an unsigned long: with claims above free memory (offlining, no
+        # recall) the subtraction wraps to a huge number and any claim fits
+        avail_pages = (self.total_avail_pages - self.outstanding_claims) % 2**64
+        if claim > avail_pages:
             return -errno.ENOMEM  # more than the unclaimed memory
         d.host = claim
         return 0

@@ -289,3 +289,20 @@ def test_gates_are_monotone_in_free_memory(semantics: str, seed: int) -> None:
         assert after[0] >= before[0] and after[1] >= before[1]
         checked += before != (True, True)
     assert checked > 0  # some draws were refused before the extra memory
+
+
+@pytest.mark.parametrize("semantics", ["master", "xenserver"])
+def test_legacy_claim_past_free_memory_wraps_and_fits(semantics: str) -> None:
+    """master's ``domain_set_outstanding_pages`` (xen/common/page_alloc.c at c447b7308b):
+    ``avail_pages = total_avail_pages; avail_pages -= outstanding_claims;`` in an
+    ``unsigned long``.  Offlining a free page under a claim of all memory (no recall on
+    master) leaves claims above free memory; the subtraction wraps, and the next claim
+    fits where a signed comparison would refuse it (``ENOMEM``)."""
+    xen = claims.hosts.uniform(1, 64, semantics)
+    d1 = xen.domain_create(max_pages=1000)
+    d2 = xen.domain_create(max_pages=1000)
+    assert xen.do_memory_op_claim_pages(claims.DOM0, d1.domid, 64) == 0
+    rc, _ = xen.offline_page((1 << 20) + 5)
+    assert rc == 0 and (xen.total_avail_pages, xen.outstanding_claims) == (63, 64)
+    assert xen.do_memory_op_claim_pages(claims.DOM0, d2.domid, 10) == 0  # wrapped: it fits
+    assert xen.outstanding_claims == 74
