@@ -2,6 +2,7 @@
 
 python -m claims run FILE [--semantics master,v7,v8] [--html OUT]
 python -m claims app [VOILA OPTIONS]
+python -m claims site OUT_DIR
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ examples:
   python -m claims run parallel-builds                  a scenario shipped with the kit
   python -m claims run my.yaml --semantics v7,v8 --html report.html
   python -m claims app                                  the claims explorer in Voilà
+  python -m claims site site/                           the walkthrough as a static site
 """
 
 
@@ -45,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
         description=USAGE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="{run,app}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{run,app,site}")
     run = sub.add_parser(
         "run",
         help="replay a scenario file under one or more versions of the series",
@@ -75,12 +77,23 @@ def parser() -> argparse.ArgumentParser:
         "--port=8866.",
     )
     app.set_defaults(voila_args=[])
+    sub.add_parser(
+        "site",
+        help="build the walkthrough as a static site (Sphinx + MyST-NB, offline)",
+        description="Build the notebooks (executed), the design notes, the API, the scenario "
+        "reports and the speed tables into OUT_DIR. Options: OUT_DIR [--no-execute] [--verbose].",
+        add_help=False,
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     p = parser()
     args, rest = p.parse_known_args(argv)
+    if args.command == "site":
+        from .kit.site import main as site_main
+
+        return site_main(rest)
     if rest and args.command != "app":
         p.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "app":

@@ -38,6 +38,7 @@ from ..hypervisor.public import (
 from ..hypervisor.xen import Xen
 from ..review.replay import apply, fresh_host
 from . import figures as viz
+from . import style
 from .describe import event_text, memflags_text, plural, redeemed_text
 
 U64 = (1 << 64) - 1
@@ -184,7 +185,10 @@ class Controller:
                 dd.value = keep
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if style.site_mode():  # the static site: no widget manager, a still picture
+            bundle["text/html"] = self.snapshot()._repr_html_()
+        return bundle
 
     def _snapshot_figures(self) -> list[go.Figure]:
         """The figures the controller shows now (a snapshot copies them)."""
@@ -226,9 +230,18 @@ class Snapshot:
     def _ipython_display_(self) -> None:
         from IPython.display import HTML, display
 
+        if style.site_mode():
+            display(HTML(self._repr_html_()))  # type: ignore[no-untyped-call]
+            return
         display(HTML("<br>".join(ln for ln in self.lines if ln)))  # type: ignore[no-untyped-call]
         for fig in self.figures:
             display(fig)  # type: ignore[no-untyped-call]
+
+    def _repr_html_(self) -> str:
+        """The lines, then each figure drawn by the page's plotly.js (the static site)."""
+        text = "<br>".join(ln for ln in self.lines if ln)
+        figs = "".join(style.figure_html(f) for f in self.figures)
+        return f'<div class="claims-snapshot"><p>{text}</p>{figs}</div>'
 
     def __repr__(self) -> str:
         return f"<Snapshot: {self.text!r}, {len(self.figures)} figures>"

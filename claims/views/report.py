@@ -55,20 +55,27 @@ def report_figures(cmp: Comparison) -> list[Any]:
     return figs
 
 
-def html_report(cmp: Comparison) -> str:
-    """A self-contained HTML page: the table of steps and the figures."""
+def report_body(cmp: Comparison, *, include_plotlyjs: bool = True,
+                table_class: str = "") -> str:  # fmt: skip
+    """The report without its page: the question, the table of steps and the figures.
+    *include_plotlyjs*: inline plotly.js once (a page of its own) or not (a page that
+    loads it, as the static site does)."""
     import plotly.io as pio  # to_html only; kept out of the import of this module
 
     sc = cmp.scenario
     figs = report_figures(cmp)
     parts = [
         '<div class="figure">'
-        + pio.to_html(
-            f,
-            include_plotlyjs=(i == 0),  # True: the whole library inline, once; never "cdn"
-            full_html=False,
-            default_height=f"{int(f.layout.height or 380)}px",
-            config={"displaylogo": False, "responsive": True},
+        + (
+            pio.to_html(
+                f,
+                include_plotlyjs=i == 0,  # True: the whole library inline, once; never "cdn"
+                full_html=False,
+                default_height=f"{int(f.layout.height or 380)}px",
+                config={"displaylogo": False, "responsive": True},
+            )
+            if include_plotlyjs
+            else style.figure_html(f)  # drawn by the page's own plotly.js
         )
         + "</div>"
         for i, f in enumerate(figs)
@@ -91,14 +98,21 @@ def html_report(cmp: Comparison) -> str:
         )
     q = f"<p><b>Question:</b> {html.escape(sc.question)}</p>" if sc.question else ""
     d = f"<p>{html.escape(sc.description)}</p>" if sc.description else ""
+    cls = f' class="{table_class}"' if table_class else ""
+    return (
+        f"{q}{d}"
+        f"<p>{len(cmp.differing_steps())} of {len(sc.steps)} steps differ between the rule "
+        "sets (marked in red).</p>"
+        f"<table{cls}><tr><th>step</th>{head}</tr>{''.join(rows)}</table>" + "".join(parts)
+    )
+
+
+def html_report(cmp: Comparison) -> str:
+    """A self-contained HTML page: the table of steps and the figures."""
+    sc = cmp.scenario
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         "<meta name='color-scheme' content='light dark'>"
         f"<title>{html.escape(sc.name)}</title><style>{CSS}</style></head><body>"
-        f"<h1>{html.escape(sc.name)}</h1>{q}{d}"
-        f"<p>{len(cmp.differing_steps())} of {len(sc.steps)} steps differ between the rule "
-        "sets (marked in red).</p>"
-        f"<table><tr><th>step</th>{head}</tr>{''.join(rows)}</table>"
-        + "".join(parts)
-        + "</body></html>"
+        f"<h1>{html.escape(sc.name)}</h1>" + report_body(cmp) + "</body></html>"
     )

@@ -290,6 +290,62 @@ def register_template() -> None:
     _registered = True
 
 
+SITE_ENV = "CLAIMS_SITE"
+"""Set to ``1`` by ``python -m claims site`` for the kernels that execute the notebooks:
+figures and controllers then display as HTML that needs no kernel and no widget
+manager, drawn by the one copy of plotly.js the site loads."""
+
+
+def site_mode() -> bool:
+    """True while ``python -m claims site`` executes the notebooks (``CLAIMS_SITE=1``)."""
+    import os
+
+    return os.environ.get(SITE_ENV) == "1"
+
+
+def figure_html(fig: Any) -> str:
+    """*fig* as a ``<div>`` and the script that draws it with the page's plotly.js (none
+    inlined): the static site's way to show a figure."""
+    import plotly.io as pio
+
+    layout = fig.get("layout", {}) if isinstance(fig, dict) else fig.layout
+    height = int((layout.get("height") if isinstance(layout, dict) else layout.height) or 360)
+    html: str = pio.to_html(
+        fig,
+        include_plotlyjs=False,
+        full_html=False,
+        default_height=f"{height}px",
+        config={"displaylogo": False, "responsive": True},
+    )
+    # the page loads plotly.js at the end of its body: draw once the page is parsed
+    start = html.index("<script>") + len("<script>")
+    end = html.rindex("</script>")
+    return (
+        html[:start]
+        + 'window.addEventListener("DOMContentLoaded", function () {'
+        + html[start:end]
+        + "});"
+        + html[end:]
+    )
+
+
+def use_site_renderer() -> None:
+    """Make :func:`figure_html` plotly's default renderer (``python -m claims site``)."""
+    import plotly.io as pio
+    from plotly.io.base_renderers import MimetypeRenderer
+
+    class SiteRenderer(MimetypeRenderer):  # type: ignore[misc]  # plotly has no type hints
+        def to_mimebundle(self, fig_dict: Any) -> dict[str, str]:
+            return {"text/html": figure_html(fig_dict)}
+
+    pio.renderers["claims_site"] = SiteRenderer()
+    pio.renderers.default = "claims_site"
+
+
+if site_mode():
+    use_site_renderer()
+
+
 def apply(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
     """Give *fig* the kit's look: the template, the title, the legend at the right."""
     register_template()
