@@ -109,7 +109,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .review.scenario import ScenarioError, load, shipped
+    try:
+        from .review.scenario import ScenarioError, load, shipped
+    except ImportError as e:  # pip install claims without its review extra
+        print(f"refused: scenario files need {e.name}: pip install 'claims[review]'",
+              file=sys.stderr)  # fmt: skip
+        return 2
 
     if args.html is not None and not args.html.parent.is_dir():
         print(f"refused: --html {args.html}: the folder {args.html.parent} does not exist",

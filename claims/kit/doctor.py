@@ -78,7 +78,11 @@ def check() -> Report:
     r.append(Check("Python >= 3.11", py_ok, py, "" if py_ok else "use Python 3.11 or newer"))
     here = Path(__file__).resolve().parent.parent  # the claims package, importable: we run
     r.append(Check("claims importable", True, f"{_version('claims')} from {here}"))
+    in_browser = sys.platform == "emscripten"  # JupyterLite: the page is the front end
     for pkg, need in (("plotly", 5), ("ipywidgets", 8), ("jupyterlab", 4), ("voila", 0)):
+        if in_browser and pkg in ("jupyterlab", "voila"):
+            r.append(Check(pkg, True, "not needed: this is JupyterLite, Python in the page"))
+            continue
         v = _version(pkg)
         ok = v is not None and _major(v) >= need
         r.append(Check(pkg, ok, v or "missing", "" if ok else fix))

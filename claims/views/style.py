@@ -69,6 +69,7 @@ The template (:func:`template`) is a ``go.layout.Template`` applied per figure
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -342,8 +343,26 @@ def use_site_renderer() -> None:
     pio.renderers.default = "claims_site"
 
 
+def use_pyodide_renderer() -> None:
+    """In Pyodide (JupyterLite), draw figures as plotly MIME bundles, which JupyterLite's
+    plotly extension renders.  plotly checks for nbformat before it sends one, to be
+    sure the front end renders MIME bundles; nbformat cannot be installed there (its
+    jsonschema needs the compiled rpds-py), and JupyterLite does render them, so the
+    check is told so."""
+    import types
+
+    import plotly.io as pio
+    import plotly.io._renderers as renderers
+
+    if renderers.nbformat is None:
+        renderers.nbformat = types.SimpleNamespace(__version__="5.10.4")
+    pio.renderers.default = "plotly_mimetype"
+
+
 if site_mode():
     use_site_renderer()
+elif sys.platform == "emscripten":
+    use_pyodide_renderer()
 
 
 def apply(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
