@@ -4,6 +4,8 @@ The whole build is tests/browser/test_site.py's."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -99,3 +101,40 @@ def test_site_command_refuses_what_it_cannot_build(
     with pytest.raises(SystemExit):
         main(["site", "--help"])
     assert "OUT_DIR" in capsys.readouterr().out
+
+
+def test_lite_closure_follows_the_lock() -> None:
+    from claims.kit import lite
+
+    lock = {
+        "packages": {
+            "ipython": {"depends": ["traitlets", "Pygments"]},
+            "traitlets": {"depends": []},
+            "pygments": {"depends": []},
+            "numpy": {"depends": []},
+        }
+    }
+    assert lite.lock_closure(lock, ["IPython"]) == ["ipython", "pygments", "traitlets"]
+
+
+def test_lite_cells_that_fail_on_purpose_print_and_go_on() -> None:
+    from claims.kit import lite
+
+    src = lite.expect_error("x = 1\nraise ValueError(x)\n")
+    assert src.startswith("try:\n    x = 1\n    raise ValueError(x)\nexcept Exception:")
+    printed = io.StringIO()
+    with contextlib.redirect_stderr(printed):
+        exec(compile(src, "<cell>", "exec"), {})  # runs to the end: nothing escapes
+    assert "ValueError: 1" in printed.getvalue()
+
+
+def test_lite_contents_start_with_the_install_cell(tmp_path: Path) -> None:
+    from claims.kit import lite
+
+    names = lite.stage_contents(site.ROOT, tmp_path / "contents")
+    assert not set(names) & set(lite.NOT_IN_LITE) and "05-redemption" in names
+    nb = json.loads((tmp_path / "contents" / "03-claim-sets.ipynb").read_text())
+    assert nb["metadata"]["kernelspec"]["name"] == "python"
+    assert "".join(nb["cells"][1]["source"]) == lite.INSTALL_CELL
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    assert "raises-exception" not in tags and "fails-on-purpose" in tags

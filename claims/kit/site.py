@@ -197,7 +197,20 @@ returns), libxc (`claims.libxc`, `xenctrl.h` as a toolstack sees it) and the OCa
 """
 
 
-def index_page(nbs: Sequence[str], docs: Sequence[str], scenarios: Sequence[str]) -> str:
+LITE_NOTE = """
+## Run the notebooks in your browser
+
+[The notebooks in JupyterLite](lite/lab/index.html): Python runs in this page (Pyodide), with
+the kit installed from wheels that came with the site, so the controllers work and every
+cell can be changed and run again, offline. Serve the site's folder over HTTP first
+(`python -m http.server -d site/`): browsers do not run WebAssembly workers from `file://`.
+Left out: {left_out}.
+"""
+
+
+def index_page(
+    nbs: Sequence[str], docs: Sequence[str], scenarios: Sequence[str], lite: bool = False
+) -> str:
     def tree(caption: str, entries: Sequence[str]) -> str:
         body = "\n".join(entries)
         return f"```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n\n{body}\n```\n"
@@ -212,13 +225,20 @@ def index_page(nbs: Sequence[str], docs: Sequence[str], scenarios: Sequence[str]
         "Each notebook's `assert` cells check the numbers its prose states; they are behind "
         "the *show* toggles. Controllers (the interactive widgets) appear as a still "
         "picture of their state: run the notebooks in JupyterLab to use them.\n\n"
+        + (LITE_NOTE.format(left_out=_left_out()) if lite else "")
         + tree("Notebooks", nbs)
         + tree("Design notes", docs)
         + tree("Reference", ["reference", "speed", *scenarios])
     )
 
 
-def stage(root: Path, src: Path, *, execute: bool = True) -> dict[str, int]:
+def _left_out() -> str:
+    from .lite import NOT_IN_LITE
+
+    return "; ".join(f"`{name}` ({why})" for name, why in NOT_IN_LITE.items())
+
+
+def stage(root: Path, src: Path, *, execute: bool = True, lite: bool = False) -> dict[str, int]:
     """Fill staging folder *src* from checkout *root*; what went in, counted."""
     import plotly
 
@@ -252,7 +272,7 @@ def stage(root: Path, src: Path, *, execute: bool = True) -> dict[str, int]:
     speed = readme_section(root, "Speed").replace("## Speed", "# Speed", 1)
     (src / "speed.md").write_text(speed.replace("\n### ", "\n## "), encoding="utf-8")
     (src / "index.md").write_text(
-        index_page(nbs, docs, [f"scenarios/{n}" for n in names]), encoding="utf-8"
+        index_page(nbs, docs, [f"scenarios/{n}" for n in names], lite), encoding="utf-8"
     )
     return {"notebooks": len(nbs), "assert cells": hidden, "docs": len(docs),
             "scenarios": len(names)}  # fmt: skip
@@ -284,7 +304,7 @@ class _Page(HTMLParser):
 
 def _pages(out: Path) -> Iterator[tuple[Path, _Page]]:
     for page in sorted(out.rglob("*.html")):
-        if "_static" in page.parts or "_sources" in page.parts:
+        if {"_static", "_sources"} & set(page.relative_to(out).parts):
             continue
         p = _Page()
         p.feed(page.read_text(encoding="utf-8"))
@@ -334,9 +354,12 @@ def site_size(out: Path) -> int:
 
 
 # ------------------------------------------------------------------ build
-def build(out: Path, root: Path = ROOT, *, execute: bool = True, quiet: bool = True) -> Path:
-    """Build the site into *out* (``out/index.html``); raise ``RuntimeError`` if Sphinx
-    warns or fails, or a link, an anchor or a network reference is wrong."""
+def build(
+    out: Path, root: Path = ROOT, *, execute: bool = True, quiet: bool = True, lite: bool = False
+) -> Path:
+    """Build the site into *out* (``out/index.html``), and with *lite* the notebooks in
+    JupyterLite into ``out/lite`` (:mod:`claims.kit.lite`); raise ``RuntimeError`` if
+    Sphinx warns or fails, or a link, an anchor or a network reference is wrong."""
     root = root.resolve()
     if not (root / "notebooks").is_dir() or not (root / "docs").is_dir():
         raise FileNotFoundError(
@@ -347,7 +370,7 @@ def build(out: Path, root: Path = ROOT, *, execute: bool = True, quiet: bool = T
     if out == root or root in out.parents and out.name in ("notebooks", "docs", "claims"):
         raise ValueError(f"{out}: choose an output folder of its own")
     src = out.parent / f".{out.name}-src"
-    counts = stage(root, src, execute=execute)
+    counts = stage(root, src, execute=execute, lite=lite)
     env = {**os.environ, "CLAIMS_SITE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
            "-d", str(src / "_doctrees"), str(src), str(out)]  # fmt: skip
@@ -358,6 +381,10 @@ def build(out: Path, root: Path = ROOT, *, execute: bool = True, quiet: bool = T
         raise RuntimeError(
             f"sphinx-build failed (exit {proc.returncode}):\n{proc.stderr or ''}{proc.stdout or ''}"
         )
+    if lite:
+        from . import lite as jupyterlite
+
+        counts["lite notebooks"] = len(jupyterlite.build(out / "lite", root, src / "lite-work"))
     problems = check_links(out) + check_offline(out)
     if problems:
         raise RuntimeError("the built site has problems:\n" + "\n".join(problems))
@@ -380,9 +407,15 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--no-execute", action="store_true",
                    help="render the notebooks as stored (no outputs): a quick check")  # fmt: skip
     p.add_argument("--verbose", action="store_true", help="show Sphinx's output")
+    p.add_argument(
+        "--lite",
+        action="store_true",
+        help="also the notebooks in JupyterLite (Python in the page), in OUT_DIR/lite",
+    )
     args = p.parse_args(list(argv))
     try:
-        index = build(args.out, execute=not args.no_execute, quiet=not args.verbose)
+        index = build(args.out, execute=not args.no_execute, quiet=not args.verbose,
+                      lite=args.lite)  # fmt: skip
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"refused: {e}" if not isinstance(e, RuntimeError) else str(e), file=sys.stderr)
         return 2 if not isinstance(e, RuntimeError) else 1
