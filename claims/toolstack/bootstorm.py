@@ -515,6 +515,33 @@ class _Storm:
         )
 
 
+class _NoBar:
+    """Stands in for a tqdm bar where none is shown (or tqdm, the review extra's, is not
+    installed: JupyterLite)."""
+
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, desc: str, progress: bool | None) -> Any:
+    """A tqdm bar over *total* guests (``progress=None``: only on a terminal); a bar that
+    shows nothing if *progress* is False or tqdm is missing."""
+    if progress is False:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        if progress:
+            raise
+        return _NoBar()
+    disable = None if progress is None else False  # None: tqdm shows it only on a terminal
+    return tqdm(total=total, desc=desc, unit="guest", disable=disable,
+                leave=False)  # fmt: skip
+
+
 def boot_storm(
     guests: Sequence[int],
     mode: str = "node",
@@ -566,15 +593,7 @@ def boot_storm(
         raise ValueError(f"node claims need claim sets: the {semantics} rule set has none")
     total = xen.total_avail_pages
     storm = _Storm(xen, guests, mode, seed, nworkers, extents_per_call, replan, policy, vcpus)
-    from tqdm.auto import tqdm
-
-    bar = tqdm(
-        total=len(guests),
-        desc=f"boot storm ({mode})",
-        unit="guest",
-        disable=None if progress is None else not progress,  # None: only on a terminal
-        leave=False,
-    )
+    bar = _progress_bar(len(guests), f"boot storm ({mode})", progress)
     active = [storm.worker(w) for w in range(nworkers)]
     try:
         while active:
