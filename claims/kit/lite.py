@@ -77,13 +77,40 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pyodide_version() -> str:
-    """The Pyodide version of the installed ``jupyterlite-pyodide-kernel``."""
-    from jupyterlite_pyodide_kernel.constants import (  # type: ignore[import-untyped]
-        PYODIDE_VERSION,
-    )
+TOOLS = (
+    "jupyterlite-core>=0.6,<0.9",
+    "jupyterlite-pyodide-kernel>=0.6,<0.9",
+    "jupyter-server>=2",
+    "ipywidgets>=8",  # their JupyterLab extensions go into the build: widgets
+    "plotly>=5.20",  # and plotly's figures
+)
+"""What builds JupyterLite, installed in a venv of its own (:func:`tool_env`)."""
 
-    return str(PYODIDE_VERSION)
+
+def tool_env(cache: Path = CACHE) -> Path:
+    """The Python of a venv with :data:`TOOLS` (made once, in *cache*).  Not the kit's own
+    environment: ``jupyterlite-pyodide-kernel`` installs a JupyterLab extension that
+    fails to load in a real JupyterLab ("Shared module @jupyterlite/services doesn't
+    exist"), so it stays out of the one the notebooks run in."""
+    venv = cache / "tools-venv"
+    python = venv / "bin" / "python"
+    stamp = venv / "claims-tools.json"
+    if python.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == list(TOOLS):
+        return python
+    shutil.rmtree(venv, ignore_errors=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *TOOLS], check=True,
+                   capture_output=True, text=True)  # fmt: skip
+    stamp.write_text(json.dumps(list(TOOLS)), encoding="utf-8")
+    return python
+
+
+def pyodide_version(python: Path) -> str:
+    """The Pyodide version that *python*'s ``jupyterlite-pyodide-kernel`` expects."""
+    code = "from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION as v; print(v)"
+    out = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
 
 
 def fetch_pyodide(version: str, cache: Path = CACHE) -> Path:
@@ -220,7 +247,8 @@ def stage_contents(root: Path, dest: Path) -> list[str]:
 
 def build(out: Path, root: Path, work: Path) -> list[str]:
     """Build JupyterLite into *out* (staging in *work*); the notebooks it carries."""
-    version = pyodide_version()
+    tools = tool_env()
+    version = pyodide_version(tools)
     tarball = offline_pyodide(version, work)
     wheels = [kit_wheel(root, work / "kit")] + pip_download(VIEWS_WHEELS, work / "views-wheels")
     names = stage_contents(root, work / "contents")
@@ -239,7 +267,7 @@ def build(out: Path, root: Path, work: Path) -> list[str]:
     # did not change, and leave the output's configuration without them
     (work / ".jupyterlite.doit.db").unlink(missing_ok=True)
     shutil.rmtree(out, ignore_errors=True)
-    jupyter = Path(sys.executable).with_name("jupyter")
+    jupyter = tools.with_name("jupyter")
     cmd = [str(jupyter), "lite", "build", "--lite-dir", str(lite_dir), "--output-dir",
            str(out), "--contents", str(work / "contents"), "--pyodide", str(tarball),
            "--no-sourcemaps"]  # fmt: skip

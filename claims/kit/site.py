@@ -200,9 +200,9 @@ returns), libxc (`claims.libxc`, `xenctrl.h` as a toolstack sees it) and the OCa
 LITE_NOTE = """
 ## Run the notebooks in your browser
 
-<a href="lite/lab/index.html">The notebooks in JupyterLite</a>: Python runs in this page (Pyodide), with
-the kit installed from wheels that came with the site, so the controllers work and every
-cell can be changed and run again, offline. Serve the site's folder over HTTP first
+<a href="lite/lab/index.html">The notebooks in JupyterLite</a>: Python runs in this page
+(Pyodide), with the kit installed from wheels that came with the site, so the controllers
+work and every cell can be changed and run again, offline. Serve the site's folder over HTTP first
 (`python -m http.server -d site/`): browsers do not run WebAssembly workers from `file://`.
 Left out: {left_out}.
 """
