@@ -138,3 +138,16 @@ def test_lite_contents_start_with_the_install_cell(tmp_path: Path) -> None:
     assert "".join(nb["cells"][1]["source"]) == lite.INSTALL_CELL
     tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
     assert "raises-exception" not in tags and "fails-on-purpose" in tags
+
+
+def test_site_command_names_the_missing_tools(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "myst_nb" else real(name, *a)
+    )
+    with pytest.raises(FileNotFoundError, match=r"myst_nb, not installed here: pip install"):
+        site.build(tmp_path / "out")

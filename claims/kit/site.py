@@ -366,6 +366,14 @@ def build(
             f"{root} has no notebooks/ and docs/: the site is built from a checkout of "
             "the repository (git clone, then python -m claims site OUT_DIR)"
         )
+    import importlib.util
+
+    missing = [m for m in ("sphinx", "myst_nb", "furo") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise FileNotFoundError(
+            f"the site is built with {', '.join(missing)}, not installed here: "
+            "pip install -e '.[site]' (or '.[dev]')"
+        )
     out = out.resolve()
     if out == root or root in out.parents and out.name in ("notebooks", "docs", "claims"):
         raise ValueError(f"{out}: choose an output folder of its own")
