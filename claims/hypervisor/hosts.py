@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 from .constants import MAX_NUMNODES_X86, MAX_PAGES_UNLIMITED
+from .topology import OPTERON_6272_DISTANCES as OPTERON_6272_DISTANCES  # re-exported
 from .topology import make_topology
 from .validate import check_bool, check_int
 from .xen import Xen
-
-# ACPI SLIT of an 8-node AMD Opteron 6272 host (four sockets of two dies each), the
-# matrix xapi-project/xen-api's ocaml/xenopsd/test/test_topology.ml plans on
-OPTERON_6272_DISTANCES = (
-    (10, 16, 16, 22, 16, 22, 16, 22),
-    (16, 10, 22, 16, 16, 22, 22, 16),
-    (16, 22, 10, 16, 16, 16, 16, 16),
-    (22, 16, 16, 10, 16, 16, 22, 22),
-    (16, 16, 16, 16, 10, 16, 16, 22),
-    (22, 22, 16, 16, 16, 10, 22, 16),
-    (16, 22, 16, 22, 16, 22, 10, 16),
-    (22, 16, 16, 22, 22, 16, 16, 10),
-)
 
 DEMO_NODE_PAGES = 1 << 12  # 16 MiB per node: small enough to draw page runs
 

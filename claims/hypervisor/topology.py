@@ -16,6 +16,19 @@ LOCAL_DISTANCE = 10
 REMOTE_DISTANCE = 20
 DISTANCE_UNREACHABLE = 0xFF  # an ACPI SLIT entry that marks a node unreachable
 
+# ACPI SLIT of an 8-node AMD Opteron 6272 host (four sockets of two dies each), the
+# matrix xapi-project/xen-api's ocaml/xenopsd/test/test_topology.ml plans on
+OPTERON_6272_DISTANCES = (
+    (10, 16, 16, 22, 16, 22, 16, 22),
+    (16, 10, 22, 16, 16, 22, 22, 16),
+    (16, 22, 10, 16, 16, 16, 16, 16),
+    (22, 16, 16, 10, 16, 16, 22, 22),
+    (16, 16, 16, 16, 10, 16, 16, 22),
+    (22, 22, 16, 16, 16, 10, 22, 16),
+    (16, 22, 16, 22, 16, 22, 10, 16),
+    (22, 16, 16, 22, 22, 16, 16, 10),
+)
+
 
 @dataclass(frozen=True)
 class Topology:

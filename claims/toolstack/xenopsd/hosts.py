@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from ...hypervisor.topology import OPTERON_6272_DISTANCES
+
 __all__ = [
     "Distances",
     "Layout",
@@ -41,17 +43,6 @@ def _copy(m: Sequence[Sequence[int]]) -> list[list[int]]:
 E = 0xFFFFFFFF
 """``Distances.empty``: "A node without CPUs has this distance value ((2^32) - 1)" (l.33-34)."""
 
-_OPTERON_6272 = (
-    (10, 16, 16, 22, 16, 22, 16, 22),
-    (16, 10, 22, 16, 16, 22, 22, 16),
-    (16, 22, 10, 16, 16, 16, 16, 16),
-    (22, 16, 16, 10, 16, 16, 22, 22),
-    (16, 16, 16, 16, 10, 16, 16, 22),
-    (22, 22, 16, 16, 16, 10, 22, 16),
-    (16, 22, 16, 22, 16, 22, 10, 16),
-    (22, 16, 16, 22, 22, 16, 16, 10),
-)
-
 
 class Distances:
     """``module Distances`` (test_topology.ml:5-59): SLIT matrices.
@@ -70,7 +61,7 @@ class Distances:
     @staticmethod
     def opteron() -> list[list[int]]:
         """``Distances.opteron`` (l.16-31): an 8-node AMD Opteron 6272, asymmetric (16 or 22)."""
-        return _copy(_OPTERON_6272)
+        return _copy(OPTERON_6272_DISTANCES)
 
     @staticmethod
     def unreachable_last() -> list[list[int]]:
