@@ -142,23 +142,26 @@ class Event:
 class AllocRun:
     """The allocation events of one bulk populate run, built when first read.
 
-    A run takes extents of order ``k`` one by one from the top of a split block
-    ``[base, base + units * 2**k)``, so step ``j``'s MFN and the order of the
-    block it came from follow from ``j``.  Only the steps that redeemed claims
-    are stored, with the counters after them; the counters after any other
-    step follow from those and the pages taken since.  ``event(j)`` rebuilds
-    exactly the event the per-extent loop records.  The event log holds the
-    run object once per step (``first`` is the sequence number of step 0).
+    A run takes extents of order ``k`` from one node, or from several nodes in
+    turn (``populate_physmap`` without a node: step ``j`` on ``nodes[j % m]``).
+    On each node it takes them from that node's free blocks ``(addr, order)``,
+    the smallest order first, each from its top down as ``alloc_heap_pages``
+    splits it, so step ``j``'s MFN and the order of the block it came from
+    follow from ``j``.  Only the steps that redeemed claims are stored, with
+    the counters after them; the counters after any other step follow from
+    those and the pages taken since.  ``event(j)`` rebuilds exactly the event
+    the per-extent loop records.  The event log holds the run object once per
+    step (``first`` is the sequence number of step 0).
     """
 
     __slots__ = (
         "args",
         "zones",
-        "node",
-        "zone",
+        "nodes",
+        "node_zones",
         "k",
-        "base",
-        "units",
+        "blocks",
+        "starts",
         "first",
         "red_steps",
         "red",
@@ -169,21 +172,27 @@ class AllocRun:
         self,
         args: dict[str, Any],
         zones: tuple[int, int],
-        node: int,
-        zone: int,
+        nodes: tuple[int, ...],
+        node_zones: tuple[int, ...],
         k: int,
-        base: int,
-        units: int,
+        blocks: tuple[tuple[tuple[int, int], ...], ...],
         first: int,
         before: tuple[Any, ...],
     ) -> None:
         self.args = args
         self.zones = zones
-        self.node = node
-        self.zone = zone
+        self.nodes = nodes  # the nodes in turn (one, unless round robin)
+        self.node_zones = node_zones  # the zone each node's blocks are in
         self.k = k
-        self.base = base
-        self.units = units  # units of 2**k left in the block before step 0
+        self.blocks = blocks  # each node's blocks (addr, order), ascending order
+        starts: list[tuple[int, ...]] = []
+        for bl in blocks:  # the node step at which each block is reached
+            acc, st = 0, []
+            for _addr, o in bl:
+                st.append(acc)
+                acc += 1 << (o - k)
+            starts.append(tuple(st))
+        self.starts = tuple(starts)
         self.first = first
         self.red_steps: list[int] = []  # the steps that redeemed claims, ascending
         self.red: list[dict[str, int]] = []  # ... and what each redeemed
@@ -195,24 +204,34 @@ class AllocRun:
         self.red.append(redeemed)
         self.snaps.append(counters)
 
-    def event(self, j: int, seq: int) -> Event:
-        left = self.units - j  # units left before step j
+    def mfn(self, j: int) -> tuple[int, int, int]:
+        """Step *j*'s ``(node index, MFN, order of the block it was taken from)``."""
+        m = len(self.nodes)
+        p, t = j % m, j // m
+        starts = self.starts[p]
+        b = bisect_right(starts, t) - 1
+        addr, o = self.blocks[p][b]
         k = self.k
-        mfn = self.base + ((left - 1) << k)
-        from_order = k + ((left & -left).bit_length() - 1)
+        left = (1 << (o - k)) - (t - starts[b])  # units of the block left before step j
+        return p, addr + ((left - 1) << k), k + ((left & -left).bit_length() - 1)
+
+    def event(self, j: int, seq: int) -> Event:
+        p, mfn, from_order = self.mfn(j)
         r = bisect_right(self.red_steps, j)  # redemptions at or before step j
         redeemed = self.red[r - 1] if r and self.red_steps[r - 1] == j else None
         before, claims = self.snaps[0], self.snaps[r]
-        taken = (j + 1) << k
+        k, m = self.k, len(self.nodes)
         node_avail = list(before[2])
-        node_avail[self.node] -= taken
+        for q, node in enumerate(self.nodes):
+            if j >= q:  # steps 0..j taken on nodes[q]
+                node_avail[node] -= ((j - q) // m + 1) << k
         counters = Counters(
-            (before[0] - taken, claims[1], tuple(node_avail), claims[3], *claims[4:])
+            (before[0] - ((j + 1) << k), claims[1], tuple(node_avail), claims[3], *claims[4:])
         )
         info: dict[str, Any] = {
             "zones": self.zones,
-            "node": self.node,
-            "zone": self.zone,
+            "node": self.nodes[p],
+            "zone": self.node_zones[p],
             "from_order": from_order,
         }
         if redeemed:

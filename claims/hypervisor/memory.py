@@ -32,7 +32,7 @@ from .domctl import Caller, caller_key, check_caller, claim_event, domain_claims
 from .domheap import alloc_domheap_pages
 from .errors import errname
 from .heap import find_inuse_head
-from .memory_bulk import bulk_run, bulk_run_possible
+from .memory_bulk import bulk_plan, bulk_run
 from .page_alloc import HeapCore
 from .sched import Domain
 from .validate import check_int
@@ -240,11 +240,13 @@ def _populate_physmap(
         replaced += _guest_physmap_add_page(xen, d, gpfn, mfn, order)
         mfns.append(mfn)
         i += 1
-        if xen.bulk_populate and ev is not None and i < nr:
-            run = min(nr - i, (1 << (ev.info.get("from_order", order) - order)) - 1)
-            where = bulk_run_possible(xen, d, order, memflags, ev, run)
-            if where is not None:
-                i += bulk_run(xen, d, order, memflags, where, gpfns[i : i + run], mfns)
+        # an extent that split a block leaves the next ones known: take them in bulk
+        split = ev is not None and ev.info.get("from_order", order) > order
+        if xen.bulk_populate and i < nr and split:
+            plan = bulk_plan(xen, d, order, memflags)
+            if plan is not None:
+                run = gpfns[i : i + min(nr - i, plan.steps)]
+                i += bulk_run(xen, d, order, memflags, plan, run, mfns)
     return nr, mfns, ""
 
 

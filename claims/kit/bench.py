@@ -324,48 +324,72 @@ def claim_times() -> None:
         print(f"{n:>8} {set_t * 1e6:10.1f} {get_t * 1e6:10.1f}")
 
 
-def populate_guest(gib: int, bulk: bool) -> tuple[Xen, float]:
-    """Populate a *gib* GiB guest in 2 MiB extents, one call, on node 0 of a fresh host.
+def populate_guest(gib: int, bulk: bool, mem_flags: int | None = None) -> tuple[Xen, float]:
+    """Populate a *gib* GiB guest in 2 MiB extents, one call, on a fresh two-node host.
 
     Returns the host and the call's seconds; ``bulk`` chooses the bulk path or
-    the per-extent loop (``Xen.bulk_populate``).
+    the per-extent loop (``Xen.bulk_populate``).  ``mem_flags``: the call's
+    (default ``XENMEMF_node(0)``; 0 is libxl's call for a guest without vNUMA,
+    served round robin over the guest's nodes).
     """
     extents = gib * 512
     xen = hosts.uniform(2, max(gib, 64) * GIB_PAGES)
     xen.bulk_populate = bulk
     d = xen.domain_create()
+    flags = XENMEMF_node(0) if mem_flags is None else mem_flags
     t0 = time.perf_counter()
     done = xen.do_memory_op_populate_physmap(
-        DOM0, d.domid, extents, 9, XENMEMF_node(0), [i << 9 for i in range(extents)]
+        DOM0, d.domid, extents, 9, flags, [i << 9 for i in range(extents)]
     )
     seconds = time.perf_counter() - t0
     assert done == extents
     return xen, seconds
 
 
-def populate_time(quick: bool) -> None:
-    print("\npopulate a guest in 2 MiB extents (one XENMEM_populate_physmap call, node 0),")
-    print("then free it (one XENMEM_decrease_reservation call)")
-    print(f"{'guest':>8} {'path':>6} {'seconds':>9} {'extents/s':>10}")
-    sizes = [16] if quick else [256, 1024]
+POPULATE_FLAGS = (("node 0", XENMEMF_node(0)), ("no node", 0))
+"""The populate calls the bench times: with ``XENMEMF_node(0)``, and with ``mem_flags`` 0
+(round robin over both nodes)."""
+
+
+def populate_records(sizes: Sequence[int], loop_max: int = 256) -> list[dict[str, Any]]:
+    """Seconds to populate a guest of each size (GiB) in 2 MiB extents, with a node
+    and without, by the bulk path and (up to *loop_max* GiB) by the loop; then to
+    free it.  The better of two fresh runs (the first warms up)."""
+    out: list[dict[str, Any]] = []
     for gib in sizes:
         extents = gib * 512
-        for bulk in (True, False):
-            if gib > 256 and not bulk:
-                continue
-            # the better of two fresh runs (the first warms up)
-            (xen, t), (_, t2) = populate_guest(gib, bulk), populate_guest(gib, bulk)
-            t = min(t, t2)
-            path = "bulk" if bulk else "loop"
-            print(f"{gib:>5} GiB {path:>6} {t:9.2f} {extents / t:10.0f}")
-            if bulk:  # and give it all back (XENMEM_decrease_reservation, one call)
-                d = xen.domains[1]
-                gfns = [i << 9 for i in range(extents)]
-                t0 = time.perf_counter()
-                done = xen.do_memory_op_decrease_reservation(DOM0, d.domid, extents, 9, gfns)
-                t = time.perf_counter() - t0
-                assert done == extents and d.tot_pages == 0
-                print(f"{gib:>5} GiB {'free':>6} {t:9.2f} {extents / t:10.0f}")
+        for where, flags in POPULATE_FLAGS:
+            for bulk in (True, False):
+                if gib > loop_max and not bulk:
+                    continue
+                (xen, t), (_, t2) = (
+                    populate_guest(gib, bulk, flags),
+                    populate_guest(gib, bulk, flags),
+                )
+                path = "bulk" if bulk else "loop"
+                out.append({"gib": gib, "where": where, "path": path, "seconds": min(t, t2)})
+                if bulk:  # and give it all back (XENMEM_decrease_reservation, one call)
+                    d = xen.domains[1]
+                    gfns = [i << 9 for i in range(extents)]
+                    t0 = time.perf_counter()
+                    done = xen.do_memory_op_decrease_reservation(DOM0, d.domid, extents, 9, gfns)
+                    t = time.perf_counter() - t0
+                    assert done == extents and d.tot_pages == 0
+                    out.append({"gib": gib, "where": where, "path": "free", "seconds": t})
+    return out
+
+
+def populate_time(quick: bool) -> None:
+    print("\npopulate a guest in 2 MiB extents (one XENMEM_populate_physmap call, with")
+    print("XENMEMF_node(0) or with mem_flags 0: round robin over both nodes),")
+    print("then free it (one XENMEM_decrease_reservation call)")
+    print(f"{'guest':>8} {'node':>8} {'path':>6} {'seconds':>9} {'extents/s':>10}")
+    for r in populate_records([16] if quick else [256, 1024]):
+        extents = r["gib"] * 512
+        print(
+            f"{r['gib']:>5} GiB {r['where']:>8} {r['path']:>6} {r['seconds']:9.2f}"
+            f" {extents / r['seconds']:10.0f}"
+        )
 
 
 def controller_redraws() -> None:
