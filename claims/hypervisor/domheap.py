@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .constants import MEMF_ALL
 from .domain import check_domain
-from .heap import MEMF_SUSPECT, check_alloc_args, mfn_to_nid
+from .heap import MEMF_SUSPECT, check_alloc_args
 from .page_alloc import HeapCore
 from .sched import Domain
 from .validate import check_int
@@ -79,8 +79,9 @@ def free_domheap_pages(xen: HeapCore, mfn: int, order: int) -> None:
 def allocated_by_node(xen: HeapCore) -> dict[tuple[int, int | None], int]:
     """Pages allocated per ``(node, domid)``; ``domid`` is ``None`` for unowned pages."""
     out: dict[tuple[int, int | None], int] = {}
+    node_of = xen._mfn_to_nid  # MFNs of the heap's own blocks: no argument check needed
     for mfn, rec in xen._inuse.items():
-        node = mfn_to_nid(xen, mfn)
+        node = node_of(mfn)
         assert node is not None
         key = (node, rec.owner.domid if rec.owner else None)
         out[key] = out.get(key, 0) + (1 << rec.order)
@@ -88,10 +89,22 @@ def allocated_by_node(xen: HeapCore) -> dict[tuple[int, int | None], int]:
 
 
 def pages_by_node(xen: HeapCore, d: Domain) -> list[int]:
-    """How many of *d*'s pages sit on each node (XenServer's NUMA placement metric)."""
+    """How many of *d*'s pages sit on each node (XenServer's NUMA placement metric).
+
+    ``allocated_by_node``'s entries for *d*'s domid, counted without the other
+    domains' blocks: only *d*'s are looked up on the memory map.
+    """
     check_domain(xen, d)
-    alloc = allocated_by_node(xen)
-    return [alloc.get((n, d.domid), 0) for n in range(xen.nr_nodes)]
+    out = [0] * xen.nr_nodes
+    domid = d.domid
+    node_of = xen._mfn_to_nid
+    for mfn, rec in xen._inuse.items():
+        owner = rec.owner
+        if owner is not None and owner.domid == domid:
+            node = node_of(mfn)
+            assert node is not None
+            out[node] += 1 << rec.order
+    return out
 
 
 def owned_pages(xen: HeapCore, d: Domain) -> list[tuple[int, int]]:
