@@ -3,8 +3,9 @@ the same table from local processes and from a Dask cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -89,9 +90,57 @@ def test_the_xenopsd_builder_runs_on_dask_as_locally(dask_client: object) -> Non
 
 
 def test_any_executor_gives_the_same_table(local: pd.DataFrame) -> None:
+    """Here one task per storm, as sweeps ran before they were batched."""
     with ThreadPoolExecutor(2) as ex:
-        df = sweep.sweep(executor=ex, **SMALL)  # type: ignore[arg-type]
+        df = sweep.sweep(executor=ex, batch=1, **SMALL)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(df, local)
+
+
+def test_batches_give_the_table_of_one_task_per_storm(local: pd.DataFrame) -> None:
+    """A batch size that does not divide the sweep gives the rows of one task per storm
+    (``test_any_executor_gives_the_same_table``), in the same order; a batch's rows are
+    its storms' rows."""
+    with ThreadPoolExecutor(2) as ex:
+        df = sweep.sweep(executor=ex, batch=5, **SMALL)  # type: ignore[arg-type]
+    assert df.equals(local)
+    todo = sweep.tasks(range(2), HOSTS, guests=10)[3:5]
+    assert sweep.run_batch(todo) == [sweep.run_task(t) for t in todo]
+    assert sweep.run_batch(todo) == local.to_dict("records")[3:5]
+
+
+def test_batches_on_a_dask_cluster_give_the_same_table(
+    local: pd.DataFrame, dask_client: object
+) -> None:
+    executor = dask_client.get_executor()  # type: ignore[attr-defined]
+    assert sweep.sweep(executor=executor, batch=5, **SMALL).equals(local)  # type: ignore[arg-type]
+
+
+def test_batch_size_keeps_every_worker_busy() -> None:
+    assert sweep.batch_size(12, 2) == 2  # 6 batches: 3 per worker at least
+    assert sweep.batch_size(3, 8) == 1
+    assert sweep.batch_size(0, 2) == 1
+    assert sweep.batch_size(10_000, 2) == sweep.MAX_BATCH  # the bar moves every batch
+    assert sweep.batch_size(400, 2) == 50 and sweep.batch_size(399, 2) == 50
+    for n in range(1, 300):
+        size = sweep.batch_size(n, 3)
+        assert 1 <= size <= sweep.MAX_BATCH
+        assert -(-n // size) >= min(n, 3)  # a batch for every worker
+    with pytest.raises(ValueError):
+        sweep.batch_size(10, 0)
+    with pytest.raises(ValueError, match="batch"):
+        sweep.sweep([0], batch=0)
+
+
+class _Never(Executor):
+    """An executor whose tasks never run: a sweep through it can only time out."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return Future()
+
+
+def test_timeout_counts_for_the_whole_sweep() -> None:
+    with pytest.raises(TimeoutError):
+        sweep.sweep([0, 1], [(2, 32)], ["none"], guests=4, executor=_Never(), timeout=0.01)
 
 
 def test_bad_mode_is_refused_before_anything_runs() -> None:
@@ -100,10 +149,25 @@ def test_bad_mode_is_refused_before_anything_runs() -> None:
     assert list(sweep.sweep([]).columns) == sweep.COLUMNS
 
 
-def test_progress_bar_on_request(capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bar_on_request(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bar counts storms, a batch at a time."""
+    import tqdm.auto
+
+    steps: list[int] = []
+
+    class Bar(tqdm.auto.tqdm):  # type: ignore[misc]
+        def update(self, n: float | None = 1) -> bool | None:
+            steps.append(int(n or 0))
+            return super().update(n)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
     with ThreadPoolExecutor(1) as ex:
-        sweep.sweep([0], [(2, 32)], ["none"], guests=4, executor=ex, progress=True)
+        sweep.sweep([0, 1, 2], [(2, 32)], ["none"], guests=4, executor=ex, progress=True,
+                    batch=2)  # fmt: skip
     assert "sweep" in capsys.readouterr().err
+    assert sorted(steps) == [1, 2]  # a batch of two storms, then one of one
 
 
 def test_summary_view_shows_the_means(local: pd.DataFrame) -> None:

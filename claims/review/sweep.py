@@ -1,12 +1,14 @@
 """Sweeps: boot storms over seeds × host sizes × claims modes, through an executor.
 
-Every storm is a task for a ``concurrent.futures`` executor: local processes
+The storms go to a ``concurrent.futures`` executor in batches, one task per
+batch (:func:`run_batch`: a storm costs milliseconds, so a task per storm
+would cost a cluster more in scheduling than in storms): local processes
 (``ProcessPoolExecutor``, the default), or any other executor, such as a
 ``dask.distributed`` client's ``client.get_executor()``, which runs the same
 sweep on a Dask cluster.  A storm is deterministic for its seed, so the same
-sweep gives the same table wherever it runs.  The result is a pandas
-``DataFrame``, one row per storm in task order (seed, host, mode);
-``claims.viz_review.sweep_summary`` draws it.
+sweep gives the same table wherever it runs and however it is batched.  The
+result is a pandas ``DataFrame``, one row per storm in task order (seed, host,
+mode); ``claims.viz_review.sweep_summary`` draws it.
 
 ```python
 from claims import sweep
@@ -16,6 +18,7 @@ df = sweep.sweep(seeds=range(4), hosts=[(2, 1024), (4, 512)])
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
@@ -118,6 +121,29 @@ def tasks(
     ]
 
 
+def run_batch(batch: Sequence[StormTask]) -> list[dict[str, Any]]:
+    """Run the storms of *batch* one after another; their rows, in the batch's order.
+
+    One executor task: the unit a sweep submits."""
+    return [run_task(t) for t in batch]
+
+
+BATCHES_PER_WORKER = 4
+"""Batches a sweep aims at per worker: enough that a worker whose batches run slow is
+helped by the others at the end."""
+MAX_BATCH = 50
+"""The most storms in one batch (a second or two): the progress bar moves at least that
+often, and a lost worker costs a cluster little to run again."""
+
+
+def batch_size(n_tasks: int, workers: int) -> int:
+    """Storms per batch for *n_tasks* storms on *workers* workers: about
+    :data:`BATCHES_PER_WORKER` batches per worker, at most :data:`MAX_BATCH` storms each."""
+    if n_tasks < 0 or workers < 1:
+        raise ValueError("need n_tasks >= 0 and workers >= 1")
+    return max(1, min(MAX_BATCH, math.ceil(n_tasks / (workers * BATCHES_PER_WORKER))))
+
+
 def sweep(
     seeds: Iterable[int],
     hosts: Sequence[tuple[int, int]] = ((2, 1024),),
@@ -127,6 +153,7 @@ def sweep(
     max_workers: int | None = None,
     progress: bool | None = None,
     timeout: float | None = None,
+    batch: int | None = None,
     **storm: Any,
 ) -> pd.DataFrame:
     """Run a boot storm for every seed × host × mode; one row per storm.
@@ -135,23 +162,50 @@ def sweep(
     *max_workers* processes, started for this sweep and shut down after it).
     ``progress``: a tqdm bar over finished storms (``None``: only in a
     terminal).  ``timeout``: seconds to wait for all of them
-    (``TimeoutError`` past it).  *storm* sets the other :class:`StormTask`
-    fields (``guests``, ``load``, ``workers``, ``extents_per_call``, ...).
+    (``TimeoutError`` past it).  ``batch``: storms per executor task (default:
+    :func:`batch_size` for the executor's workers, *max_workers* or the CPUs).
+    *storm* sets the other :class:`StormTask` fields (``guests``, ``load``,
+    ``workers``, ``extents_per_call``, ...).
     """
-    todo = tasks(seeds, hosts, modes, **storm)
+    return run(
+        tasks(seeds, hosts, modes, **storm),
+        executor=executor,
+        max_workers=max_workers,
+        progress=progress,
+        timeout=timeout,
+        batch=batch,
+    )
+
+
+def run(
+    todo: Sequence[StormTask],
+    *,
+    executor: Executor | None = None,
+    max_workers: int | None = None,
+    progress: bool | None = None,
+    timeout: float | None = None,
+    batch: int | None = None,
+) -> pd.DataFrame:
+    """Run the storms *todo* through an executor, in batches: :func:`sweep` for a list of
+    tasks (:func:`tasks`), one row per task in its order."""
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise ValueError(f"batch must be an int >= 1, not {batch!r}")
     if not todo:
         return pd.DataFrame(columns=COLUMNS)
     own = executor is None
+    workers = max_workers or min(len(todo), os.cpu_count() or 1)
     if executor is None:
-        n = max_workers or min(len(todo), os.cpu_count() or 1)
         # forkserver: safe in a process that runs threads (a notebook, a Dask client)
-        executor = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver"))
+        executor = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("forkserver")
+        )
+    size = batch or batch_size(len(todo), workers)
     from tqdm.auto import tqdm
 
-    rows: list[dict[str, Any] | None] = [None] * len(todo)
+    rows: list[dict[str, Any]] = [{}] * len(todo)
     try:
-        futures: dict[Future[dict[str, Any]], int] = {
-            executor.submit(run_task, t): i for i, t in enumerate(todo)
+        futures: dict[Future[list[dict[str, Any]]], int] = {
+            executor.submit(run_batch, todo[i : i + size]): i for i in range(0, len(todo), size)
         }
         with tqdm(
             total=len(todo),
@@ -161,8 +215,10 @@ def sweep(
             leave=False,
         ) as bar:
             for fut in as_completed(futures, timeout=timeout):
-                rows[futures[fut]] = fut.result()
-                bar.update()
+                done = fut.result()
+                start = futures[fut]
+                rows[start : start + len(done)] = done
+                bar.update(len(done))
     finally:
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
