@@ -478,3 +478,16 @@ def test_xen_bug_on_an_offlined_page_puts_back_the_dirty_buddies_it_passed() -> 
     xen.offline_page(7)  # both steps at once, as Xen's offline_page does
     assert xen.alloc_domheap_pages(xen.domains[1], 1) == 4  # 4..5; 6 stays free
     xen.check_invariants()
+
+
+def test_a_block_outside_the_heaps_memory_is_named() -> None:
+    """``check_heap_invariants`` counts a run of adjacent blocks at once; in a run that
+    leaves the heap's memory it names the first block that does."""
+    xen = claims.hosts.uniform(1, 64)
+    d = xen.domain_create()
+    mfns = sorted(m for m in (xen.alloc_domheap_pages(d, 2) for _ in range(4)) if m is not None)
+    xen.check_invariants()
+    victim = mfns[2]  # a block between two others, all adjacent
+    xen._in_heap.remove(victim + 1, victim + 2)
+    with pytest.raises(claims.InvariantError, match=f"block {victim:#x}..{victim + 3:#x} lies"):
+        xen.check_heap_invariants()
