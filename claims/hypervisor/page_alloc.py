@@ -47,7 +47,7 @@ from .constants import (
     _MEMF_node,
 )
 from .errors import XenBugError
-from .events import AllocInfo, Counters, alloc_info_dict, counters_from_flat
+from .events import AllocInfo, Counters, alloc_info_dict
 from .locks import OrderedLock
 from .rangeset import RangeSet
 from .topology import Topology
@@ -823,7 +823,22 @@ class HeapCore:
         return {"counters": Counters(self._counter_values())}
 
     def _counter_values(self) -> Counters:
-        return counters_from_flat(self._flat_counters())
+        """``counters_from_flat(self._flat_counters())``, built directly (no flat tuple to
+        take apart again: the bulk populate path takes one after each redeeming extent)."""
+        claiming: dict[int, tuple[int, tuple[int, ...]]] = {}
+        if self.outstanding_claims:  # the sum of the domains' outstanding_pages
+            for d in self.domains.values():
+                if d.outstanding_pages:
+                    claiming[d.domid] = (d.outstanding_pages, tuple(d.claims))
+        return Counters(
+            (
+                self.total_avail_pages,
+                self.outstanding_claims,
+                tuple(self.node_avail_pages),
+                tuple(self.claimed_pages),
+                claiming,
+            )
+        )
 
     def _flat_counters(self) -> tuple[Any, ...]:
         """The counters an event records, flat (``events.counters_from_flat``)."""
