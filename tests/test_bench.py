@@ -110,3 +110,20 @@ def test_build_comparison_runs_each_build_in_a_fresh_interpreter() -> None:
     assert [(t.name, list(t.x)) for t in fig.data] == [("order 0", want), ("order 9", want)]
     assert list(fig.data[1].y) == [r["order_9"] for r in recs]
     assert fig.layout.shapes[0].y0 == viz_bench.TARGET_ALLOCS_PER_S
+
+
+def test_storm_rates_time_the_sweeps_storms(no_debug_checks: None) -> None:
+    """The storms the bench times are a sweep's: the 20-guest storm on 2 x 1024 MiB, seeds
+    from 0, the three modes in turn; its sweep's table is the sweep's own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from claims import sweep
+
+    (rec,) = bench.storm_rate_records(["none"], 1)
+    assert rec["mode"] == "none" and rec["storms"] == 1 and rec["per_s"] > 0
+    with ThreadPoolExecutor(1) as ex:
+        r = bench.sweep_rate_record(2, workers=1, executor=ex)
+    assert r["storms"] == 2 and r["per_s"] > 0
+    todo = sweep.tasks([0], [bench.STORM_HOST])[:2]
+    assert [(t.seed, t.mode) for t in todo] == [(0, "none"), (0, "legacy")]
+    assert r["df"].to_dict("records") == sweep.run_batch(todo)

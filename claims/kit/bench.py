@@ -392,6 +392,119 @@ def populate_time(quick: bool) -> None:
         )
 
 
+# ------------------------------------------------------------------ boot storms
+STORM_HOST = (2, 1024)
+"""The storm the speed target counts (README, Speed): 20 guests on 2 nodes of 1024 MiB."""
+
+
+def storm_rate_records(modes: Sequence[str], storms: int) -> list[dict[str, Any]]:
+    """Boot storms per second in this process: *storms* storms (seeds 0, 1, ...) of the
+    20-guest storm on :data:`STORM_HOST` for each mode, each a task of a sweep
+    (``sweep.run_task``: guests drawn, host built, storm run, row summed up)."""
+    from ..review import sweep
+
+    nodes, mib = STORM_HOST
+    out = []
+    for mode in progress(modes, "storms"):
+        tasks = [sweep.StormTask(s, nodes, mib, mode) for s in range(storms)]
+        times = []
+        for t in tasks:
+            t0 = time.perf_counter()
+            sweep.run_task(t)
+            times.append(time.perf_counter() - t0)
+        out.append(
+            {
+                "mode": mode,
+                "storms": storms,
+                "median_ms": statistics.median(times) * 1000,
+                "per_s": storms / sum(times),
+            }
+        )
+    return out
+
+
+def _sweep_tasks(storms: int) -> list[Any]:
+    """The first *storms* tasks of a sweep of the :data:`STORM_HOST` storm: seeds × modes."""
+    from ..review import sweep
+    from ..toolstack.bootstorm import MODES
+
+    return sweep.tasks(range(-(-storms // len(MODES))), [STORM_HOST], MODES)[:storms]
+
+
+def sweep_rate_record(
+    storms: int, workers: int = 2, executor: Any = None, progress: bool | None = None
+) -> dict[str, Any]:
+    """A sweep of *storms* storms of :data:`STORM_HOST` on *workers* local processes (or
+    through *executor*, batched for *workers*): seconds, storms per second (the processes'
+    start and imports included) and the DataFrame; *progress* as ``sweep.sweep``'s."""
+    from ..review import sweep
+
+    todo = _sweep_tasks(storms)
+    t0 = time.perf_counter()
+    df = sweep.run(todo, executor=executor, max_workers=workers, progress=progress)
+    seconds = time.perf_counter() - t0
+    return {
+        "storms": len(df),
+        "workers": workers,
+        "seconds": seconds,
+        "per_s": len(df) / seconds,
+        "df": df,
+    }
+
+
+def dask_sweep_records(storms: int, workers: int = 2) -> list[dict[str, Any]]:
+    """The same sweep on *workers* local processes and on a ``dask.distributed``
+    ``LocalCluster`` of *workers* one-thread worker processes; the two DataFrames must be
+    equal (``df.equals``).  The cluster is started before the clock starts; both show a
+    progress bar."""
+    import dask.distributed
+
+    distributed: Any = dask.distributed  # untyped
+    local = sweep_rate_record(storms, workers, progress=True)
+    cluster = distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster) as client:
+        client.wait_for_workers(workers)
+        there = sweep_rate_record(storms, workers, client.get_executor(), progress=True)
+    if not there["df"].equals(local["df"]):
+        raise AssertionError("the Dask sweep's DataFrame differs from the local one")
+    return [
+        {"where": f"{workers} local processes", **local},
+        {"where": f"Dask LocalCluster, {workers} workers", **there},
+    ]
+
+
+def storm_rates(quick: bool, dask_storms: int | None = None) -> None:
+    from ..toolstack.bootstorm import MODES
+
+    nodes, mib = STORM_HOST
+    per_mode = 3 if quick else 20
+    print(f"\nboot storms per second: 20 guests on {nodes} nodes x {mib} MiB, one process")
+    print(
+        f"({per_mode} storms per mode, seeds from 0; each a sweep task: guests, host, storm, row)"
+    )
+    print(f"{'mode':8} {'median ms':>10} {'storms/s':>9}")
+    records = storm_rate_records(MODES, per_mode)
+    for r in records:
+        print(f"{r['mode']:8} {r['median_ms']:10.1f} {r['per_s']:9.1f}")
+    total = sum(r["storms"] for r in records) / sum(r["storms"] / r["per_s"] for r in records)
+    print(f"{'all':8} {'':>10} {total:9.1f}")
+    sizes = [30] if quick else [300, 1200]
+    print("\na sweep of the same storm (seeds x the three modes) on 2 local processes, in")
+    print("batches (starting the processes included)")
+    print(f"{'storms':>7} {'seconds':>8} {'storms/s':>9}")
+    for n in sizes:
+        r = sweep_rate_record(n)
+        print(f"{r['storms']:>7} {r['seconds']:8.1f} {r['per_s']:9.1f}")
+    if dask_storms:
+        print(f"\na sweep of {dask_storms} storms: 2 local processes, then a Dask LocalCluster")
+        print("of 2 workers (the same DataFrame, checked)")
+        print(f"{'where':34} {'seconds':>8} {'storms/s':>9}")
+        for r in dask_sweep_records(dask_storms):
+            print(f"{r['where']:34} {r['seconds']:8.1f} {r['per_s']:9.1f}")
+
+
 def controller_redraws() -> None:
     """Time from a control change to the redrawn figures, per controller and host."""
     print(f"\n{'controller redraw':40} {'median ms':>10}")
@@ -432,6 +545,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m claims.kit.bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     ap.add_argument("--no-widgets", action="store_true", help="skip the controller redraws")
+    ap.add_argument(
+        "--sweep",
+        type=int,
+        metavar="N",
+        help="also run an N-storm sweep on a Dask LocalCluster of 2 workers (and locally)",
+    )
     args = ap.parse_args(argv)
     header()
     host_builds(args.quick)
@@ -440,6 +559,7 @@ def main(argv: list[str] | None = None) -> None:
     log_growth(args.quick)
     claim_times()
     populate_time(args.quick)
+    storm_rates(args.quick, args.sweep)
     if not args.no_widgets:
         controller_redraws()
 
