@@ -41,6 +41,7 @@ next call: no threads, and the same seed gives the same storm, MFN for MFN.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import gc
 import itertools
@@ -58,6 +59,7 @@ from ..hypervisor.public import (
     xen_domctl_memory_claim_t,
     xen_memory_claim_t,
 )
+from ..hypervisor.sched import Domain
 from ..hypervisor.topology import make_topology
 from ..hypervisor.xen import Xen
 from . import libxc
@@ -337,6 +339,7 @@ class _Storm:
         self.replan = replan
         self.calls = 0
         self.results: list[GuestResult] = []
+        self.running: list[tuple[int, Domain]] = []  # built guests: (result index, domain)
         self.v8_abi = xen.rules.claims_abi == "memory_claims"  # v8's set/get domctls
         self.vcpus = vcpus
         self.xenopsd = None
@@ -378,7 +381,7 @@ class _Storm:
                 claim_refusals=int(log.claim_error == "ENOMEM"),
                 built=log.built,
                 failure=log.failure,
-                numa_node_memory=tuple(self.xen.pages_by_node(d)) if d else (0,) * nodes,
+                numa_node_memory=self.node_memory(d, log.built) if d else (0,) * nodes,
                 superpage_fallbacks=0,
                 claim_left=log.claim_left,
                 first_call=g.first_call,
@@ -483,7 +486,7 @@ class _Storm:
         yield
 
     def finish(self, g: _Guest, built: bool, failure: str) -> None:
-        xen, d = self.xen, self.xen.domains[g.domid]
+        d = self.xen.domains[g.domid]
         left = d.outstanding_pages
         if built and left:  # libxenguest drops what is left of the claim after populating
             if self.mode == "legacy":
@@ -508,13 +511,37 @@ class _Storm:
                 claim_refusals=g.refusals,
                 built=built,
                 failure=failure,
-                numa_node_memory=tuple(xen.pages_by_node(d)),
+                numa_node_memory=self.node_memory(d, built),
                 superpage_fallbacks=g.fallbacks,
                 claim_left=left,
                 first_call=g.first_call,
                 last_call=self.calls,
             )
         )
+
+    def node_memory(self, d: Domain, built: bool) -> tuple[int, ...]:
+        """The guest's pages per node as its build ends: read now for a failed build
+        (destroyed next), or, for a built guest, left to :meth:`read_running` (``()``
+        until then)."""
+        if not built:
+            return tuple(self.xen.pages_by_node(d))
+        self.running.append((len(self.results), d))
+        return ()
+
+    def read_running(self) -> None:
+        """The built guests' pages per node, all read in one walk of the heap when the
+        storm is over (``allocated_by_node``) instead of one walk per guest: no call after
+        a build touches the running guest's memory (a failed build frees only its own, a
+        later build allocates only its own), so each guest holds the same pages per node
+        as when its build ended."""
+        if not self.running:
+            return
+        xen = self.xen
+        alloc = xen.allocated_by_node()
+        for i, d in self.running:
+            assert xen.domains.get(d.domid) is d, "a built guest is never destroyed"
+            memory = tuple(alloc.get((n, d.domid), 0) for n in range(xen.nr_nodes))
+            self.results[i] = dataclasses.replace(self.results[i], numa_node_memory=memory)
 
 
 class _NoBar:
@@ -653,6 +680,7 @@ def _storm(
                 bar.update(len(storm.results) - before)
     finally:
         bar.close()
+    storm.read_running()
     xen.check_invariants()
     results = sorted(storm.results, key=lambda r: storm.order[r.name])  # in the guests' order
     return StormResult(
