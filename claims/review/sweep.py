@@ -24,11 +24,12 @@ import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..toolstack.bootstorm import BUILDERS, MODES, PAGES_PER_MIB, boot_storm, storm_guests
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported by run(): a worker process runs storms without it
 
 COLUMNS = [
     "seed",
@@ -188,6 +189,8 @@ def run(
 ) -> pd.DataFrame:
     """Run the storms *todo* through an executor, in batches: :func:`sweep` for a list of
     tasks (:func:`tasks`), one row per task in its order."""
+    import pandas as pd
+
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise ValueError(f"batch must be an int >= 1, not {batch!r}")
     if not todo:
