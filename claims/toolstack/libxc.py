@@ -407,7 +407,13 @@ def _pfn_buffer(extent_start: Any, nr: int, name: str = "extent_start", out: boo
         raise TypeError(f"{name} must be an array of xen_pfn_t, not of {extent_start._type_}")
     if len(extent_start) < nr:
         raise ValueError(f"{name} holds {len(extent_start)} frames, nr_extents is {nr}")
-    for i in range(0 if out else nr):
+    if out or not nr:
+        return extent_start
+    if type(extent_start) is list:  # the common case, checked at once: plain ints in range
+        frames = extent_start[:nr]
+        if all(type(f) is int for f in frames) and min(frames) >= 0 and max(frames) <= U64:
+            return extent_start
+    for i in range(nr):  # find the first bad frame and name it
         _int(
             f"{name}[{i}]",
             int(extent_start[i]) if isinstance(extent_start, ctypes.Array) else extent_start[i],
