@@ -181,3 +181,22 @@ def test_summary_view_shows_the_means(local: pd.DataFrame) -> None:
         for n, m in HOSTS
     ]
     assert list(split[2].y) == [0.0, 0.0]  # node claims: no guest split on any host
+
+
+def test_split_distribution_counts_the_storms(local: pd.DataFrame) -> None:
+    """A bar per mode and count of split guests: how many storms split that many."""
+    from claims.views import style
+
+    fig = viz_review.split_distribution(local)
+    bars = {t.name: list(t.y) for t in fig.data}
+    assert list(bars) == list(bs.MODES)
+    top = int(local["split_guests"].max())
+    for t in fig.data:
+        part = local[local["mode"] == t.name]["split_guests"]
+        assert list(t.x) == list(range(top + 1))
+        assert list(t.y) == [int((part == k).sum()) for k in range(top + 1)]
+        assert t.marker.color == style.MODES[t.name]
+    assert bars["node"] == [4] + [0] * top  # node claims split no guest in any storm
+    assert "2 seeds on 2 × 128 MiB, 4 × 64 MiB" in fig.layout.title.text
+    empty = viz_review.split_distribution(sweep.sweep([]))
+    assert style.is_empty_state(empty) and "No sweep run yet" in style.empty_message(empty)

@@ -316,3 +316,43 @@ def sweep_summary(df: pd.DataFrame) -> go.Figure:
     seeds = df["seed"].nunique()
     return _layout(fig, f"sweep: {seeds} seeds per host and mode", height=380,
                    barmode="group", margin={"t": 90})  # fmt: skip
+
+
+def split_distribution(df: pd.DataFrame) -> go.Figure:
+    """How a sweep's storms spread, per claims mode: how many storms split no guest, one,
+    two, ...; a bar per count in the mode's colour (``style.MODES``; hover: the share of
+    the mode's storms)."""
+    if not len(df):
+        return _no_data(
+            "sweep: no run yet",
+            "No sweep run yet: how many storms split how many guests<br>"
+            "will appear here, per claims mode",
+            height=380,
+        )
+    fig = go.Figure()
+    top = int(df["split_guests"].max())
+    xs = list(range(top + 1))
+    for mode in [m for m in MODE_COLOURS if m in set(df["mode"])]:
+        counts = df[df["mode"] == mode]["split_guests"].value_counts()
+        storms = int(counts.sum())
+        ys = [int(counts.get(x, 0)) for x in xs]
+        fig.add_trace(
+            go.Bar(
+                x=xs,
+                y=ys,
+                name=mode,
+                marker={"color": MODE_COLOURS[mode]},
+                customdata=[y / storms for y in ys],
+                hovertemplate=f"{mode} · %{{x}} split guests: %{{y:,d}} of {storms:,} storms "
+                "(%{customdata:.1%})<extra></extra>",
+            )
+        )
+    fig.update_xaxes(
+        style.int_axis(top) | {"rangemode": "normal", "range": [-0.5, top + 0.5]},
+        title_text="split guests in one storm",
+    )
+    fig.update_yaxes(title_text="storms", tickformat=",d", rangemode="nonnegative")
+    hosts = sorted({(int(n), int(m)) for n, m in zip(df["nodes"], df["node_mib"])})
+    where = ", ".join(f"{n} × {m} MiB" for n, m in hosts)
+    title = f"{df['seed'].nunique():,} seeds on {where}: split guests per storm"
+    return _layout(fig, title, height=380, barmode="group", bargap=0.15, showlegend=True)
