@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .support import ARTIFACTS, ROOT, Server, timing, wait_figure
+from .support import ARTIFACTS, ROOT, TIMEOUT_MS, Server, timing, wait_figure
 from .test_jupyterlab import ALL_CELLS_RUN, ERRORS, NOTEBOOK_READY
 
 pytestmark = pytest.mark.browser
@@ -45,16 +46,66 @@ def shut_down(page: Any) -> None:
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
 
 
+# the notebook a test opened, in front of the shared JupyterLab page
+OPENED = """path => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const k = w && w.context && w.context.path === path && w.sessionContext.session
+    && w.sessionContext.session.kernel;
+  return !!(k && k.status === 'idle' && w.content.widgets.length > 0);
+}"""
+# stop its kernel and close it unsaved (the next notebook starts a fresh kernel)
+CLOSE = """async () => {
+  const w = window.jupyterapp.shell.currentWidget;
+  await w.sessionContext.shutdown();
+  w.context.model.dirty = false;
+  w.dispose();
+}"""
+
+
+@pytest.fixture(scope="module")
+def lab_page(browser: Any, lab_server: Server) -> Iterator[tuple[Any, list[str]]]:
+    """One JupyterLab page for every notebook a process runs (JupyterLab loads once, each
+    notebook opens in it), and the console errors it logs."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    pg = context.new_page()
+    errors = console_errors(pg)
+    pg.goto(f"{lab_server.url}/lab?reset")
+    pg.wait_for_function("() => !!window.jupyterapp")
+    pg.evaluate("async () => { await window.jupyterapp.restored; }")  # the layout is set
+    try:
+        yield pg, errors
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS)
-def test_notebook_runs_clean_in_jupyterlab(page: Any, lab_server: Server, path: str) -> None:
-    errors = console_errors(page)
-    took = run_all(page, lab_server, path)
+def test_notebook_runs_clean_in_jupyterlab(
+    lab_page: tuple[Any, list[str]], path: str, request: pytest.FixtureRequest
+) -> None:
+    """Each notebook opened in JupyterLab and run whole (one test each, so the two
+    processes share them out: the root ``conftest.py``)."""
+    page, errors = lab_page
+    errors.clear()
+    page.evaluate(
+        "async p => { await window.jupyterapp.commands.execute('docmanager:open', {path: p}); }",
+        path,
+    )
+    page.wait_for_function(OPENED, arg=path, timeout=120_000)
+    start = time.monotonic()
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_MS, polling=250)
+    took = time.monotonic() - start
     try:
         assert page.evaluate(ERRORS) == [], f"{path}: a cell failed"
         assert [e for e in errors if not e.startswith(BENIGN)] == [], f"{path}: console errors"
         timing(f"JupyterLab: Run All of {path}", took, 60.0)
+    except AssertionError:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-FAILED.png"))
+        raise
     finally:
-        shut_down(page)
+        page.evaluate(CLOSE)
 
 
 FRESH = """import claims
