@@ -2,9 +2,9 @@
 
 pytest-xdist (``-n auto``) keeps a test file in one process, as ``--dist loadfile``
 does: a notebook's cells share their kernel (nbval), a file's tests their module
-fixtures.  The exception is the browser test that runs each notebook whole in
-JupyterLab: one notebook per test, each independent of the others, and together the
-largest part of the suite, so they are shared out one by one.  The largest parts go
+fixtures.  The exception is the browser tests that run a notebook whole, in JupyterLab
+or in JupyterLite: one notebook per test, each independent of the others, and together
+the largest part of the suite, so they are shared out one by one.  The largest parts go
 first (the browser tests, then the notebooks, then the unit tests, which fill in at the
 end); with ``--no-loadscope-reorder`` xdist keeps that order instead of sorting files
 by their number of tests.  (These hooks apply to the whole session: ``tests/`` is
@@ -41,8 +41,12 @@ claims.Xen.debug_checks = True
 claims.Xen.lock_checks = True
 
 
-# shared out one by one: each opens its notebook in its process's JupyterLab page
-SPREAD = ("tests/browser/test_notebooks.py::test_notebook_runs_clean_in_jupyterlab[",)
+# shared out one by one: each opens its notebook in its process's JupyterLab page, or
+# in JupyterLite
+SPREAD = (
+    "tests/browser/test_notebooks.py::test_notebook_runs_clean_in_jupyterlab[",
+    "tests/browser/test_lite.py::test_a_notebook_runs_whole_in_jupyterlite[",
+)
 
 
 def scope_of(nodeid: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import importlib.util
 import json
 import os
@@ -34,6 +35,35 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--mute-audio",
 ]
+
+
+def built_site(tmp_path: Path) -> Path:
+    """The site with JupyterLite (``python -m claims site OUT --lite``): the one in
+    ``$CLAIMS_SITE_DIR`` where ``.ci/run`` built it with the README's command, or one
+    built here, once for the whole session: the first process to ask builds it into
+    the session's shared temporary folder (*tmp_path*'s parent under xdist) while the
+    others wait on a lock, then all use it."""
+    given = os.environ.get("CLAIMS_SITE_DIR")
+    if given:
+        out = Path(given)
+        if not (out / "index.html").is_file():
+            raise FileNotFoundError(f"CLAIMS_SITE_DIR={given} has no index.html")
+        return out
+    from claims.kit import site
+
+    shared = tmp_path.parent if os.environ.get("PYTEST_XDIST_WORKER") else tmp_path
+    out = shared / "claims-site"
+    with open(shared / "claims-site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (out / ".built").is_file():
+            t0 = time.perf_counter()
+            site.build(out, ROOT, lite=True)
+            (out / ".built").write_text("", encoding="utf-8")
+            mib = site.site_size(out) / 2**20
+            print(f"\nsite built in {time.perf_counter() - t0:.1f} s, {mib:.1f} MiB")
+    return out
+
+
 SERVER_START_S = 90.0  # deadline for a server to answer
 STOP_S = 10.0  # grace between SIGTERM and SIGKILL
 TIMEOUT_MS = 60_000  # default bound of every browser wait

@@ -1,25 +1,23 @@
 """The notebooks in JupyterLite (``python -m claims site OUT --lite``), in Chromium, with
 Python in the page: notebooks run whole with no error and no request leaving the machine.
 
-The build is ``$CLAIMS_SITE_DIR/lite`` where ``.ci/run`` built it, or one made here (about
-fifteen seconds once Pyodide and the wheels are in ``~/.cache/claims-lite``). JupyterLite
+The build is ``$CLAIMS_SITE_DIR/lite`` where ``.ci/run`` built it, or the session's own
+site build (``support.built_site``, once for all processes). JupyterLite
 is served over HTTP on 127.0.0.1, as browsers run WebAssembly workers only from there.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import threading
 import time
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .support import ARTIFACTS, ROOT, timing
+from .support import ARTIFACTS, built_site, timing
 from .test_jupyterlab import ALL_CELLS_RUN, ERRORS, NOTEBOOK_READY
 
 pytestmark = pytest.mark.browser
@@ -48,17 +46,7 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def lite_url(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    given = os.environ.get("CLAIMS_SITE_DIR")
-    if given and (Path(given) / "lite" / "index.html").is_file():
-        root = Path(given) / "lite"
-    else:
-        from claims.kit import lite
-
-        base = tmp_path_factory.mktemp("lite")
-        t0 = time.perf_counter()
-        lite.build(base / "out", ROOT, base / "work")
-        print(f"\nJupyterLite built in {time.perf_counter() - t0:.1f} s")
-        root = base / "out"
+    root = built_site(tmp_path_factory.getbasetemp()) / "lite"
     handler = functools.partial(_Quiet, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -3,16 +3,14 @@ notebook 05 is drawn by the site's one plotly.js and answers hover, a controller
 still picture, the assert cells sit behind a toggle, nothing is fetched from the
 network; two pages are screenshotted.
 
-The site is built once per session (about a minute), or taken from ``$CLAIMS_SITE_DIR``
+The site is built once per session for all processes, with JupyterLite (about a minute
+and a half: ``support.built_site``), or taken from ``$CLAIMS_SITE_DIR``
 where ``.ci/run`` has built it with the README's command.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +18,14 @@ import pytest
 
 from claims.kit import site
 
-from .support import ARTIFACTS, ROOT
+from .support import ARTIFACTS, ROOT, built_site
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="session")
-def built(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    given = os.environ.get("CLAIMS_SITE_DIR")
-    if given:
-        out = Path(given)
-        assert (out / "index.html").is_file(), f"CLAIMS_SITE_DIR={given} has no index.html"
-        yield out
-        return
-    out = tmp_path_factory.mktemp("site") / "site"
-    t0 = time.perf_counter()
-    site.build(out, ROOT)
-    print(
-        f"\nsite built in {time.perf_counter() - t0:.1f} s, {site.site_size(out) / 2**20:.1f} MiB"
-    )
-    yield out
+def built(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built_site(tmp_path_factory.getbasetemp())
 
 
 def open_page(page: Any, path: Path) -> list[str]:
