@@ -2,7 +2,8 @@
 and MyST-NB from a checkout of the repository.
 
 Sphinx with MyST-NB is the Jupyter ecosystem's documentation pair (Jupyter Book is built
-on them): MyST-NB executes every notebook at build time and renders its outputs; Sphinx
+on them): the build executes every notebook first, one kernel per core at a time
+(:func:`execute_notebooks`, with nbclient), and MyST-NB renders their outputs; Sphinx
 renders the design notes (MyST Markdown), the API reference from docstrings (autodoc)
 and the theme (furo: its assets ship in the wheel, nothing is fetched).
 
@@ -59,8 +60,9 @@ html_last_updated_fmt = None
 exclude_patterns = ["_build"]
 myst_heading_anchors = 4
 myst_enable_extensions = ["colon_fence"]
-# executed here, at build time, with the kit's site renderer (CLAIMS_SITE=1)
-nb_execution_mode = {mode!r}
+# the notebooks were executed before Sphinx runs, in parallel, with the kit's site renderer
+# (CLAIMS_SITE=1: claims.kit.site.execute_notebooks); MyST-NB renders their outputs
+nb_execution_mode = "off"
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
@@ -248,9 +250,7 @@ def stage(root: Path, src: Path, *, execute: bool = True, lite: bool = False) ->
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     shutil.copy(plotly_js, src / "_static" / "plotly.min.js")
     (src / "_static" / "site.css").write_text(CSS, encoding="utf-8")
-    (src / "conf.py").write_text(
-        CONF.format(title=TITLE, mode="force" if execute else "off"), encoding="utf-8"
-    )
+    (src / "conf.py").write_text(CONF.format(title=TITLE), encoding="utf-8")
     nbs, hidden = [], 0
     for nb in notebooks(root):
         rel = nb.relative_to(root)
@@ -353,6 +353,54 @@ def site_size(out: Path) -> int:
     return sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
 
 
+# ------------------------------------------------------------------ execute
+def execute_notebooks(
+    paths: Sequence[Path], jobs: int | None = None, *, quiet: bool = True
+) -> list[float]:
+    """Run the staged notebooks at *paths* in place, *jobs* at a time (default: one
+    per core), each in a kernel of its own with the site renderer (``CLAIMS_SITE=1``),
+    as MyST-NB's own execution would run them one after another; the seconds each took.
+
+    A cell that fails (unless tagged ``raises-exception``) or runs past ten minutes
+    fails the build: ``RuntimeError`` names the notebooks and their errors.  *quiet*:
+    the kernels' own log lines (their stderr) are dropped.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not paths:
+        return []
+    # the kernels do the work, each a process of its own: threads only wait for them
+    os.environ["CLAIMS_SITE"] = "1"  # the kernels inherit it: figures for the page
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    n = max(1, min(jobs or os.cpu_count() or 1, len(paths)))
+    with ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(lambda p: _execute_one(str(p), quiet), paths))
+    errors = [err for _t, err in results if err]
+    if errors:
+        raise RuntimeError("a notebook failed while the site was built:\n" + "\n".join(errors))
+    return [t for t, _err in results]
+
+
+def _execute_one(path: str, quiet: bool) -> tuple[float, str | None]:
+    """Execute one notebook in place: its seconds, and its error or ``None``."""
+    import time
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    here = {"metadata": {"path": str(Path(path).parent)}}  # the kernel's working folder
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources=here)
+    t0 = time.perf_counter()
+    try:
+        client.execute(**({"stderr": subprocess.DEVNULL} if quiet else {}))
+    except (CellExecutionError, CellTimeoutError) as e:
+        return time.perf_counter() - t0, f"{Path(path).name}: {e}"
+    nbformat.write(nb, path)  # type: ignore[no-untyped-call]
+    return time.perf_counter() - t0, None
+
+
 # ------------------------------------------------------------------ build
 def build(
     out: Path, root: Path = ROOT, *, execute: bool = True, quiet: bool = True, lite: bool = False
@@ -379,6 +427,8 @@ def build(
         raise ValueError(f"{out}: choose an output folder of its own")
     src = out.parent / f".{out.name}-src"
     counts = stage(root, src, execute=execute, lite=lite)
+    if execute:
+        execute_notebooks([src / nb.relative_to(root) for nb in notebooks(root)], quiet=quiet)
     env = {**os.environ, "CLAIMS_SITE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
            "-d", str(src / "_doctrees"), str(src), str(out)]  # fmt: skip
