@@ -200,3 +200,47 @@ def test_split_distribution_counts_the_storms(local: pd.DataFrame) -> None:
     assert "2 seeds on 2 × 128 MiB, 4 × 64 MiB" in fig.layout.title.text
     empty = viz_review.split_distribution(sweep.sweep([]))
     assert style.is_empty_state(empty) and "No sweep run yet" in style.empty_message(empty)
+
+
+class _Refuses(Executor):
+    """An executor that must not be asked: a cached sweep runs no storm."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        raise AssertionError("a cached sweep ran a storm")
+
+
+def test_a_cached_sweep_reads_back_the_same_table(
+    local: pd.DataFrame, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAIMS_CACHE_DIR", str(tmp_path))
+    with ThreadPoolExecutor(2) as ex:
+        first = sweep.sweep(executor=ex, cache=True, **SMALL)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(first, local)
+    path = sweep.cached_path(sweep.tasks(SMALL["seeds"], HOSTS, guests=10))  # type: ignore[arg-type]
+    assert path.parent == tmp_path / "sweeps" and path.is_file()
+    again = sweep.sweep(executor=_Refuses(), cache=True, **SMALL)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(again, local)  # values and column types
+    # another sweep (one more seed) is another file, and runs its storms
+    other = sweep.cached_path(sweep.tasks(range(3), HOSTS, guests=10))
+    assert other != path and not other.exists()
+    # without cache=True the cache is neither read nor written
+    with pytest.raises(AssertionError, match="ran a storm"):
+        sweep.sweep(executor=_Refuses(), **SMALL)  # type: ignore[arg-type]
+
+
+def test_the_cache_key_follows_the_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    todo = sweep.tasks(range(2), HOSTS)
+    before = sweep.cached_path(todo)
+    monkeypatch.setattr(sweep, "source_digest", lambda: "another kit")
+    assert sweep.cached_path(todo) != before
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_sweep_alone(
+    local: pd.DataFrame, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CLAIMS_CACHE_DIR", str(blocker))
+    with ThreadPoolExecutor(2) as ex:
+        df = sweep.sweep(executor=ex, cache=True, **SMALL)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(df, local)

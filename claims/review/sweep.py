@@ -14,16 +14,25 @@ mode); ``claims.viz_review.sweep_summary`` draws it.
 from claims import sweep
 df = sweep.sweep(seeds=range(4), hosts=[(2, 1024), (4, 512)])
 ```
+
+With ``cache=True`` a sweep keeps its table in ``~/.cache/claims/sweeps`` (or
+``$CLAIMS_CACHE_DIR/sweeps``), under a key made of its tasks and the SHA-256 of
+the kit's sources (:func:`source_digest`): the same sweep asked again, by the
+same code, reads the table back instead of running its storms again.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..toolstack.bootstorm import BUILDERS, MODES, PAGES_PER_MIB, boot_storm, storm_guests
@@ -155,6 +164,7 @@ def sweep(
     progress: bool | None = None,
     timeout: float | None = None,
     batch: int | None = None,
+    cache: bool = False,
     **storm: Any,
 ) -> pd.DataFrame:
     """Run a boot storm for every seed × host × mode; one row per storm.
@@ -165,17 +175,72 @@ def sweep(
     terminal).  ``timeout``: seconds to wait for all of them
     (``TimeoutError`` past it).  ``batch``: storms per executor task (default:
     :func:`batch_size` for the executor's workers, *max_workers* or the CPUs).
-    *storm* sets the other :class:`StormTask` fields (``guests``, ``load``,
-    ``workers``, ``extents_per_call``, ...).
+    ``cache``: keep the table, and read it back when the same sweep is asked
+    again by the same sources (:func:`cached_path`).  *storm* sets the other
+    :class:`StormTask` fields (``guests``, ``load``, ``workers``,
+    ``extents_per_call``, ...).
     """
-    return run(
-        tasks(seeds, hosts, modes, **storm),
+    todo = tasks(seeds, hosts, modes, **storm)
+    path = cached_path(todo) if cache else None
+    if path is not None and path.is_file():
+        return read_table(path)
+    df = run(
+        todo,
         executor=executor,
         max_workers=max_workers,
         progress=progress,
         timeout=timeout,
         batch=batch,
     )
+    if path is not None:
+        write_table(df, path)
+    return df
+
+
+def source_digest() -> str:
+    """SHA-256 of the kit's Python sources (every ``.py`` file of the ``claims``
+    package, by path and content): what a storm's row depends on besides its task."""
+    pkg = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for f in sorted(pkg.rglob("*.py")):
+        h.update(f.relative_to(pkg).as_posix().encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def cache_dir() -> Path:
+    """Where cached sweeps live: ``$CLAIMS_CACHE_DIR/sweeps``, or ``~/.cache/claims/sweeps``."""
+    base = os.environ.get("CLAIMS_CACHE_DIR")
+    return (Path(base) if base else Path.home() / ".cache" / "claims") / "sweeps"
+
+
+def cached_path(todo: Sequence[StormTask]) -> Path:
+    """The file a sweep of *todo* is cached in: named by the SHA-256 of its tasks (in
+    order) and of the sources (:func:`source_digest`)."""
+    h = hashlib.sha256(source_digest().encode())
+    h.update(json.dumps([dataclasses.astuple(t) for t in todo]).encode())
+    return cache_dir() / f"{h.hexdigest()}.json"
+
+
+def write_table(df: pd.DataFrame, path: Path) -> None:
+    """Store a sweep's table at *path* (JSON, written whole or not at all); a cache that
+    cannot be written is left alone: the sweep's result is returned all the same."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(df.to_json(orient="split", index=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A sweep's table as :func:`write_table` stored it, with the column types it had."""
+    import pandas as pd
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    df = pd.DataFrame(data["data"], columns=data["columns"])
+    return df if list(df.columns) == COLUMNS else pd.DataFrame(columns=COLUMNS)
 
 
 def run(
