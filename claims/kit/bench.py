@@ -389,7 +389,7 @@ def populate_time(quick: bool) -> list[dict[str, Any]]:
     for r in records:
         extents = r["gib"] * 512
         print(
-            f"{r['gib']:>5} GiB {r['where']:>8} {r['path']:>6} {r['seconds']:9.2f}"
+            f"{r['gib']:>5} GiB {r['where']:>8} {r['path']:>6} {r['seconds']:9.3f}"
             f" {extents / r['seconds']:10.0f}"
         )
     return records
