@@ -43,17 +43,15 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import gc
 import itertools
 import random
-from collections.abc import Generator, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..hypervisor import hosts
 from ..hypervisor.constants import PAGE_SHIFT
-from ..hypervisor.memory import XENMEMF_exact_node
+from ..hypervisor.memory import XENMEMF_exact_node, gc_paused
 from ..hypervisor.public import (
     XEN_DOMCTL_CLAIM_MEMORY_SET,
     xen_domctl_memory_claim_t,
@@ -612,31 +610,14 @@ def boot_storm(
         raise ValueError(f"the Opteron 6272 host has 8 nodes, not {nr_nodes}")
     if isinstance(vcpus, bool) or not isinstance(vcpus, int) or not 1 <= vcpus <= 128:
         raise ValueError(f"vcpus must be 1..128, not {vcpus!r}")
-    with _collector_paused():  # resumed once the storm's host is gone
+    # a storm builds many long-lived objects (the host's blocks, its event log) and no
+    # reference cycle, so its host is freed as soon as _storm returns: collecting while
+    # it runs would only rescan them; nothing the model decides depends on the collector
+    with gc_paused():
         return _storm(
             guests, mode, seed, nr_nodes, node_pages, nworkers, extents_per_call,
             semantics, replan, progress, topology, policy, vcpus,
         )  # fmt: skip
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic collector for a storm.
-
-    A storm builds many long-lived objects (the host's blocks, its event log)
-    and no reference cycle, so the host is freed as soon as :func:`_storm`
-    returns: collecting while it runs would only rescan those objects, over
-    and over (``populate_physmap`` pauses the collector for the same reason,
-    ``claims.hypervisor.memory.gc_paused``).  Nothing the model decides
-    depends on the collector.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _storm(
