@@ -127,3 +127,28 @@ def test_storm_rates_time_the_sweeps_storms(no_debug_checks: None) -> None:
     todo = sweep.tasks([0], [bench.STORM_HOST])[:2]
     assert [(t.seed, t.mode) for t in todo] == [(0, "none"), (0, "legacy")]
     assert r["df"].to_dict("records") == sweep.run_batch(todo)
+
+
+def test_the_kit_beside_xen_is_the_ratio_of_the_times() -> None:
+    """kit / Xen at both ends of Xen's range, in words by which side of 1 it falls."""
+    rates = [
+        {"host": "demo, fresh", "order": 0, "alloc_per_s": 200_000.0, "free_per_s": 250_000.0},
+        {"host": "demo, fresh", "order": 9, "alloc_per_s": 200_000.0, "free_per_s": 200_000.0},
+    ]
+    rows = bench.xen_comparison_records(rates, {"node 0": 0.5, "no node": 1.6})
+    assert [(r["operation"], r["kit"]) for r in rows] == [
+        ("order-0 alloc + free", "demo host"),
+        ("order-9 alloc + free", "demo host"),
+        ("populate 1 TiB in 2 MiB extents", "bulk path, node 0"),
+        ("populate 1 TiB in 2 MiB extents", "bulk path, no node"),
+    ]
+    order0 = rows[0]
+    assert order0["kit_s"] == pytest.approx(9e-6)  # 5 µs to allocate, 4 µs to free
+    assert (order0["ratio_lo"], order0["ratio_hi"]) == pytest.approx((9e-6 / 80e-9, 9e-6 / 50e-9))
+    assert bench.ratio_text(order0) == "112–180× Xen's time (slower)"
+    assert bench.ratio_text(rows[1]) == "1.25–3.33× Xen's time (slower)"  # 10 µs vs 3–8 µs
+    assert bench.ratio_text(rows[2]) == "2.8–3.8× faster than Xen"  # 0.5 s vs 1.4–1.9 s
+    assert bench.ratio_text(rows[3]) == "0.842–1.14× Xen's time (as fast)"
+    table = bench.xen_comparison_markdown(rows)
+    assert "| order-0 alloc + free | demo host | 9 µs | 50 ns–80 ns |" in table
+    assert table.endswith(bench.XEN_REFERENCE_BUILD + ".")
