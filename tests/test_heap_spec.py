@@ -57,6 +57,18 @@ def test_init_heap_pages_merges_with_earlier_frees() -> None:
     xen.check_invariants()
 
 
+def test_init_heap_pages_of_no_pages_adds_nothing_anywhere() -> None:
+    """Xen's loop over ``nr_pages`` does nothing for 0, even at an MFN already in the heap
+    (the model once called that an overlap, "MFNs 0x13..0x12 are already in the heap")."""
+    xen = claims.Xen([range(8, 24)])
+    xen.init_heap_pages(8, 16)
+    before = xen.state()
+    assert xen.init_heap_pages(19, 0) == 0
+    assert xen.init_heap_pages(30, 0) == 0  # past the node's memory: nothing to check either
+    assert xen.state() == before
+    xen.check_invariants()
+
+
 def test_init_heap_pages_caps_at_max_order() -> None:
     xen = claims.Xen([range(1 << 20, 1 << 21)], max_order=4)
     xen.init_heap_pages(1 << 20, 64)

@@ -489,37 +489,58 @@ def heap_state(xen: HeapCore) -> dict[str, Any]:
     }
 
 
+def _where(mfn: int, node: int, zone: int, order: int) -> str:
+    """How ``check_heap_invariants`` names a free block in its messages."""
+    return f"free block {mfn:#x} on heap({node}, {zone}, {order})"
+
+
 def check_heap_invariants(xen: HeapCore) -> None:
     """Check the heap's own invariants; raise ``InvariantError`` naming the first broken one."""
     avail = [[0] * xen.nr_zones for _ in range(xen.nr_nodes)]
     seen = 0
     spans: list[tuple[int, int, str]] = []
+    dirty_pages = xen._dirty
+    any_dirty = bool(dirty_pages)  # (with no dirty page, no block can hold one)
+    free = xen._free
     for (node, zone, order), lst in xen._heap.items():
         clean_done = False
+        size = 1 << order
         for pos, mfn in enumerate(lst):
-            blk = xen._free.get(mfn)
-            where = f"free block {mfn:#x} on heap({node}, {zone}, {order})"
+            blk = free.get(mfn)
             if blk is None or blk.order != order or blk.node != node:
-                raise InvariantError(f"{where}: list and block record disagree ({blk!r})")
-            size = 1 << order
+                raise InvariantError(
+                    f"{_where(mfn, node, zone, order)}: list and block record disagree ({blk!r})"
+                )
             if mfn & (size - 1):
-                raise InvariantError(f"{where}: not aligned to its order")
+                raise InvariantError(f"{_where(mfn, node, zone, order)}: not aligned to its order")
             if mfn == 0 or xen._range_node(mfn, size) != node:
-                raise InvariantError(f"{where}: not inside node {node}")
+                raise InvariantError(f"{_where(mfn, node, zone, order)}: not inside node {node}")
             if page_to_zone(mfn) != zone or page_to_zone(mfn + size - 1) != zone:
-                raise InvariantError(f"{where}: crosses zone {zone}")
-            dirty = blk.first_dirty != INVALID_DIRTY_IDX
-            if dirty:
+                raise InvariantError(f"{_where(mfn, node, zone, order)}: crosses zone {zone}")
+            if blk.first_dirty != INVALID_DIRTY_IDX:
                 clean_done = True
                 if blk.first_dirty >= size:
-                    raise InvariantError(f"{where}: first_dirty {blk.first_dirty} >= size")
-                if xen._dirty.count(mfn, mfn + blk.first_dirty):
-                    raise InvariantError(f"{where}: dirty page before first_dirty")
+                    raise InvariantError(
+                        f"{_where(mfn, node, zone, order)}: first_dirty {blk.first_dirty} >= size"
+                    )
+                if (
+                    any_dirty
+                    and blk.first_dirty
+                    and dirty_pages.overlaps(mfn, mfn + blk.first_dirty)
+                ):
+                    raise InvariantError(
+                        f"{_where(mfn, node, zone, order)}: dirty page before first_dirty"
+                    )
             else:
                 if clean_done:
-                    raise InvariantError(f"{where}: clean block after a dirty one (pos {pos})")
-                if xen._dirty.count(mfn, mfn + size):
-                    raise InvariantError(f"{where}: clean block holds dirty pages")
+                    raise InvariantError(
+                        f"{_where(mfn, node, zone, order)}: clean block after a dirty one "
+                        f"(pos {pos})"
+                    )
+                if any_dirty and dirty_pages.overlaps(mfn, mfn + size):
+                    raise InvariantError(
+                        f"{_where(mfn, node, zone, order)}: clean block holds dirty pages"
+                    )
             avail[node][zone] += size
             seen += 1
             spans.append((mfn, mfn + size, "free"))
@@ -581,18 +602,23 @@ def check_heap_invariants(xen: HeapCore) -> None:
                 if in_heap.count(s, e) != e - s:
                     raise InvariantError(f"block {s:#x}..{e - 1:#x} lies outside the heap's memory")
         i = j
-    for n in range(xen.nr_nodes):
-        want = xen.need_scrub_leaked[n]
-        for mfn, blk in xen._free.items():
-            if blk.node == n:
-                want += xen._dirty.count(mfn, mfn + (1 << blk.order))
+    # pages that need a scrub, per node: the leaked count, the dirty pages of free blocks,
+    # and offlined pages already reserved that are dirty (offlined pages not yet reserved
+    # are counted in their free block)
+    want = list(xen.need_scrub_leaked)
+    if any_dirty:
+        for mfn, blk in free.items():
+            if 0 <= blk.node < xen.nr_nodes:
+                want[blk.node] += dirty_pages.count(mfn, mfn + (1 << blk.order))
         for mfn in xen._pgstate:
             reserved = mfn in xen.page_offlined_list or mfn in xen.page_broken_list
-            # (offlined pages not yet reserved are counted in their free block)
-            if reserved and mfn_to_nid(xen, mfn) == n and mfn in xen._dirty:
-                want += 1
-        if want != xen.node_need_scrub[n]:
+            if reserved and mfn in dirty_pages:
+                nid = mfn_to_nid(xen, mfn)
+                if nid is not None and 0 <= nid < xen.nr_nodes:
+                    want[nid] += 1
+    for n in range(xen.nr_nodes):
+        if want[n] != xen.node_need_scrub[n]:
             raise InvariantError(
-                f"node_need_scrub[{n}] = {xen.node_need_scrub[n]} but {want} free or "
+                f"node_need_scrub[{n}] = {xen.node_need_scrub[n]} but {want[n]} free or "
                 f"offlined pages need a scrub"
             )

@@ -55,6 +55,9 @@ class RangeSet:
         return sum(e - s for s, e in self.runs(start, end))
 
     def overlaps(self, start: int, end: int) -> bool:
+        """Whether some integer of ``[start, end)`` is in the set (never, if it is empty)."""
+        if start >= end:
+            return False
         i = bisect_right(self._e, start)
         return i < len(self._s) and self._s[i] < end
 
