@@ -88,7 +88,8 @@ def vm_access_costs(
     n = len(nodes)
     per_cpu = []
     for c in sorted(cpuset):
-        distances = [host.distance(host.node_of_cpu(c), node) for node in nodes]
+        cpu_node = host.node_of_cpu(c)
+        distances = [host.distance(cpu_node, node) for node in nodes]
         per_cpu.append(
             Cost(
                 worst=max([0, *distances]),

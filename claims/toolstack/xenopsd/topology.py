@@ -339,8 +339,14 @@ class NUMA:
         )
 
     def distance(self, a: int, b: int) -> int:
-        """``NUMA.distance t a b`` (topology.ml:293)."""
-        return array_get(array_get(self.distances, a), b)
+        """``NUMA.distance t a b`` (topology.ml:293): ``array_get`` twice, written out (the
+        planner and its tests ask it millions of times)."""
+        rows = self.distances
+        if 0 <= a < len(rows):
+            row = rows[a]
+            if 0 <= b < len(row):
+                return row[b]
+        raise IndexError("index out of bounds")
 
     def cpuset_of_node(self, i: int) -> CPUSet:
         """``NUMA.cpuset_of_node t node`` (topology.ml:295)."""
@@ -351,8 +357,12 @@ class NUMA:
         return array_get(self.node_cores, i)
 
     def node_of_cpu(self, i: int) -> int:
-        """``NUMA.node_of_cpu t cpu`` (topology.ml:299), also for CPUs of unreachable nodes."""
-        return array_get(self.cpu_to_node, i)
+        """``NUMA.node_of_cpu t cpu`` (topology.ml:299), also for CPUs of unreachable nodes
+        (``array_get``, written out)."""
+        cpus = self.cpu_to_node
+        if 0 <= i < len(cpus):
+            return cpus[i]
+        raise IndexError("index out of bounds")
 
     def nodes(self) -> range:
         """``NUMA.nodes t`` (topology.ml:301-302): every node, ``0 .. n-1``, reachable or not."""
