@@ -50,12 +50,15 @@ def median_time(fn: Callable[[], object], runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def peak_memory(fn: Callable[[], object]) -> int:
+def peak_memory(fn: Callable[[], T]) -> tuple[int, T]:
+    """The peak of Python's allocations (``tracemalloc``) while *fn* runs, and its result."""
     tracemalloc.start()
-    fn()
-    _cur, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
+    try:
+        out = fn()
+        _cur, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, out
 
 
 def interpreter_build() -> str:
@@ -94,12 +97,12 @@ def host_build_record(nodes: int, node_pages: int, runs: int = 3) -> dict[str, A
         return hosts.uniform(nodes, node_pages)
 
     seconds = median_time(build, runs=runs)
-    peak = peak_memory(build)
+    peak, host = peak_memory(build)  # (the host traced is the one counted: no third build)
     return {
         "nodes": nodes,
         "node_pages": node_pages,
         "pages": nodes * node_pages,
-        "free_blocks": sum(map(sum, build().buddyinfo())),
+        "free_blocks": sum(map(sum, host.buddyinfo())),
         "seconds": seconds,
         "peak_bytes": peak,
     }
