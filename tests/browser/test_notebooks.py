@@ -4,6 +4,7 @@ Also: a controller's first figure in a fresh kernel, and a controller in the dar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from .support import ARTIFACTS, ROOT, TIMEOUT_MS, Server, timing, wait_figure
-from .test_jupyterlab import ALL_CELLS_RUN, ERRORS, NOTEBOOK_READY
+from .test_jupyterlab import ALL_CELLS_RUN, ERRORS
 
 pytestmark = pytest.mark.browser
 
@@ -29,21 +30,6 @@ def console_errors(page: Any) -> list[str]:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
     return errors
-
-
-def run_all(page: Any, server: Server, path: str) -> float:
-    """Open *path* in JupyterLab, run every cell, and return the seconds Run All took."""
-    page.goto(f"{server.url}/lab/tree/{path}?reset")
-    page.wait_for_function(NOTEBOOK_READY, timeout=120_000)
-    start = time.monotonic()
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_MS, polling=250)
-    return time.monotonic() - start
-
-
-def shut_down(page: Any) -> None:
-    """Stop the notebook's kernel (the next test starts a fresh one)."""
-    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
 
 
 # the notebook a test opened, in front of the shared JupyterLab page
@@ -79,6 +65,26 @@ def lab_page(browser: Any, lab_server: Server) -> Iterator[tuple[Any, list[str]]
         context.close()
 
 
+@contextlib.contextmanager
+def shot_on_failure(page: Any, request: pytest.FixtureRequest) -> Iterator[None]:
+    """A failing test's screenshot of the shared page goes to the artefacts folder."""
+    try:
+        yield
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-FAILED.png"))
+        raise
+
+
+def open_in(page: Any, path: str) -> None:
+    """Open *path* in the shared JupyterLab page and wait for its kernel to be idle."""
+    page.evaluate(
+        "async p => { await window.jupyterapp.commands.execute('docmanager:open', {path: p}); }",
+        path,
+    )
+    page.wait_for_function(OPENED, arg=path, timeout=120_000)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS)
 def test_notebook_runs_clean_in_jupyterlab(
     lab_page: tuple[Any, list[str]], path: str, request: pytest.FixtureRequest
@@ -87,23 +93,16 @@ def test_notebook_runs_clean_in_jupyterlab(
     processes share them out: the root ``conftest.py``)."""
     page, errors = lab_page
     errors.clear()
-    page.evaluate(
-        "async p => { await window.jupyterapp.commands.execute('docmanager:open', {path: p}); }",
-        path,
-    )
-    page.wait_for_function(OPENED, arg=path, timeout=120_000)
+    open_in(page, path)
     start = time.monotonic()
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_MS, polling=250)
     took = time.monotonic() - start
     try:
-        assert page.evaluate(ERRORS) == [], f"{path}: a cell failed"
-        assert [e for e in errors if not e.startswith(BENIGN)] == [], f"{path}: console errors"
-        timing(f"JupyterLab: Run All of {path}", took, 60.0)
-    except AssertionError:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-FAILED.png"))
-        raise
+        with shot_on_failure(page, request):
+            assert page.evaluate(ERRORS) == [], f"{path}: a cell failed"
+            assert [e for e in errors if not e.startswith(BENIGN)] == [], f"{path}: console errors"
+            timing(f"JupyterLab: Run All of {path}", took, 60.0)
     finally:
         page.evaluate(CLOSE)
 
@@ -139,20 +138,29 @@ def _notebook(cells: list[str]) -> str:
     )
 
 
-def test_a_controllers_first_figure_in_a_fresh_kernel(page: Any, lab_server: Server) -> None:
-    """From running the cell in a kernel that has imported nothing to the figure drawn."""
+def test_a_controllers_first_figure_in_a_fresh_kernel(
+    lab_page: tuple[Any, list[str]], lab_server: Server, request: pytest.FixtureRequest
+) -> None:
+    """From running the cell in a kernel that has imported nothing to the figure drawn
+    (the notebook opens in the process's JupyterLab page with a kernel of its own)."""
+    page, errors = lab_page
+    errors.clear()
     root = lab_server.cwd
     (root / "fresh-controller.ipynb").write_text(_notebook([FRESH]))
-    errors = console_errors(page)
-    took = run_all(page, lab_server, "fresh-controller.ipynb")
+    open_in(page, "fresh-controller.ipynb")
     try:
-        graph = page.locator(".jp-OutputArea-output .js-plotly-plot")
-        drawn = took + wait_figure(graph, "unclaimed free", [4096, 4096, 8192])
-        timing("JupyterLab: a controller's first figure in a fresh kernel", drawn, 2.0)
-        assert page.evaluate(ERRORS) == []
-        assert [e for e in errors if not e.startswith(BENIGN)] == []
+        with shot_on_failure(page, request):
+            start = time.monotonic()
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_MS, polling=250)
+            took = time.monotonic() - start
+            graph = page.locator(".jp-OutputArea-output .js-plotly-plot")
+            drawn = took + wait_figure(graph, "unclaimed free", [4096, 4096, 8192])
+            timing("JupyterLab: a controller's first figure in a fresh kernel", drawn, 2.0)
+            assert page.evaluate(ERRORS) == []
+            assert [e for e in errors if not e.startswith(BENIGN)] == []
     finally:
-        shut_down(page)
+        page.evaluate(CLOSE)
 
 
 DARK = """import claims
@@ -168,45 +176,52 @@ stepper.step.click()
 stepper"""
 
 
-def test_a_controller_in_the_dark_theme(page: Any, lab_server: Server) -> None:
+def test_a_controller_in_the_dark_theme(
+    lab_page: tuple[Any, list[str]], lab_server: Server, request: pytest.FixtureRequest
+) -> None:
     """JupyterLab's dark theme: figures have no background of their own (the theme's
-    shows through) and the result line takes the theme's success colour."""
+    shows through) and the result line takes the theme's success colour (in the shared
+    page, which goes back to the light theme after)."""
+    page, _errors = lab_page
     root = lab_server.cwd
     (root / "dark-controller.ipynb").write_text(_notebook([DARK]))
-    page.goto(f"{lab_server.url}/lab/tree/dark-controller.ipynb?reset")
-    page.wait_for_function(NOTEBOOK_READY, timeout=120_000)
-    page.evaluate(
-        "() => window.jupyterapp.commands.execute('apputils:change-theme',"
-        " {theme: 'JupyterLab Dark'})"
-    )
-    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_MS, polling=250)
+    open_in(page, "dark-controller.ipynb")
     try:
-        out = page.locator(".jp-OutputArea-output").filter(
-            has=page.get_by_role("button", name="Step", exact=True)
-        )
-        graphs = out.locator(".js-plotly-plot")
-        wait_figure(graphs.nth(0), "d1 allocated", [512, 0, 0])
-        wait_figure(graphs.nth(1))
-        fills = graphs.nth(0).evaluate(
-            "gd => [gd._fullLayout.paper_bgcolor, gd._fullLayout.plot_bgcolor]"
-        )
-        assert all(f in ("rgba(0, 0, 0, 0)", "rgba(0,0,0,0)", "transparent") for f in fills), fills
-        line = out.locator(".widget-html-content span").first
-        colour = line.evaluate("el => getComputedStyle(el).color")
-        want = page.evaluate(
-            "() => getComputedStyle(document.body).getPropertyValue('--jp-success-color1')"
-        )
-        assert colour == _rgb(want.strip()), (colour, want)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        out.screenshot(path=str(ARTIFACTS / "lab-dark-stepper.png"))
+        with shot_on_failure(page, request):
+            page.evaluate(
+                "() => window.jupyterapp.commands.execute('apputils:change-theme',"
+                " {theme: 'JupyterLab Dark'})"
+            )
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_MS, polling=250)
+            out = page.locator(".jp-OutputArea-output").filter(
+                has=page.get_by_role("button", name="Step", exact=True)
+            )
+            graphs = out.locator(".js-plotly-plot")
+            wait_figure(graphs.nth(0), "d1 allocated", [512, 0, 0])
+            wait_figure(graphs.nth(1))
+            fills = graphs.nth(0).evaluate(
+                "gd => [gd._fullLayout.paper_bgcolor, gd._fullLayout.plot_bgcolor]"
+            )
+            assert all(f in ("rgba(0, 0, 0, 0)", "rgba(0,0,0,0)", "transparent") for f in fills), (
+                fills
+            )
+            line = out.locator(".widget-html-content span").first
+            colour = line.evaluate("el => getComputedStyle(el).color")
+            want = page.evaluate(
+                "() => getComputedStyle(document.body).getPropertyValue('--jp-success-color1')"
+            )
+            assert colour == _rgb(want.strip()), (colour, want)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            out.screenshot(path=str(ARTIFACTS / "lab-dark-stepper.png"))
     finally:
         page.evaluate(
             "() => window.jupyterapp.commands.execute('apputils:change-theme',"
             " {theme: 'JupyterLab Light'})"
         )
-        shut_down(page)
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+        page.evaluate(CLOSE)
 
 
 def _rgb(css: str) -> str:
