@@ -30,6 +30,7 @@ from .support import (
     ROOT,
     TIMEOUT_MS,
     Server,
+    console_errors,
     jupyter_command,
     jupyter_env,
     missing,
@@ -146,3 +147,21 @@ def voila_server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield server
     finally:
         stop_process_group(server.proc)
+
+
+@pytest.fixture(scope="session")
+def lab_page(browser: Any, lab_server: Server) -> Iterator[tuple[Any, list[str]]]:
+    """One JupyterLab page for every notebook a process opens (JupyterLab loads once; each
+    test opens its notebook in it with ``support.open_in`` and closes it with
+    ``support.CLOSE``), and the console errors it logs."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    pg = context.new_page()
+    errors = console_errors(pg)
+    pg.goto(f"{lab_server.url}/lab?reset")
+    pg.wait_for_function("() => !!window.jupyterapp")
+    pg.evaluate("async () => { await window.jupyterapp.restored; }")  # the layout is set
+    try:
+        yield pg, errors
+    finally:
+        context.close()

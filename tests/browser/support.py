@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -320,3 +321,47 @@ def control(scope: Any, label: str, kind: str = "text") -> Any:
     page = getattr(scope, "page", scope)  # a Locator knows its Page
     box = scope.locator(f".widget-{kind}").filter(has=page.locator("label", has_text=exact))
     return box.locator("select" if kind == "dropdown" else "input")
+
+
+# ------------------------------------------- the shared JupyterLab page (conftest.lab_page)
+def console_errors(page: Any) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    return errors
+
+
+# the notebook a test opened, in front of the shared JupyterLab page
+OPENED = """path => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const k = w && w.context && w.context.path === path && w.sessionContext.session
+    && w.sessionContext.session.kernel;
+  return !!(k && k.status === 'idle' && w.content.widgets.length > 0);
+}"""
+# stop its kernel and close it unsaved (the next notebook starts a fresh kernel)
+CLOSE = """async () => {
+  const w = window.jupyterapp.shell.currentWidget;
+  await w.sessionContext.shutdown();
+  w.context.model.dirty = false;
+  w.dispose();
+}"""
+
+
+@contextlib.contextmanager
+def shot_on_failure(page: Any, request: Any) -> Iterator[None]:
+    """A failing test's screenshot of the shared page goes to the artefacts folder."""
+    try:
+        yield
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-FAILED.png"))
+        raise
+
+
+def open_in(page: Any, path: str) -> None:
+    """Open *path* in the shared JupyterLab page and wait for its kernel to be idle."""
+    page.evaluate(
+        "async p => { await window.jupyterapp.commands.execute('docmanager:open', {path: p}); }",
+        path,
+    )
+    page.wait_for_function(OPENED, arg=path, timeout=120_000)

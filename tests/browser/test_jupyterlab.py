@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .support import ARTIFACTS, Server, control, figure_values, wait_figure
+from .support import ARTIFACTS, CLOSE, control, figure_values, open_in, shot_on_failure, wait_figure
 
 pytestmark = pytest.mark.browser
 
@@ -50,11 +50,23 @@ ERRORS = """() => {
 }"""
 
 
-def test_lab_runs_05_and_steps_the_stepper(page: Any, lab_server: Server) -> None:
+def test_lab_runs_05_and_steps_the_stepper(
+    lab_page: tuple[Any, list[str]], request: pytest.FixtureRequest
+) -> None:
+    """In the process's shared JupyterLab page (``conftest.lab_page``), as notebook 05's
+    own tab, with a kernel of its own."""
+    page, _errors = lab_page
+    open_in(page, "05-redemption.ipynb")
+    try:
+        with shot_on_failure(page, request):
+            _run_and_step(page)
+    finally:
+        page.evaluate(CLOSE)
+
+
+def _run_and_step(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{lab_server.url}/lab/tree/05-redemption.ipynb?reset")
-    page.wait_for_function(NOTEBOOK_READY, timeout=90_000)
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_S, polling=250)
     assert page.evaluate(ERRORS) == []

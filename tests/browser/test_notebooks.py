@@ -4,15 +4,13 @@ Also: a controller's first figure in a fresh kernel, and a controller in the dar
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .support import ARTIFACTS, ROOT, TIMEOUT_MS, Server, timing, wait_figure
+from .support import ARTIFACTS, CLOSE, ROOT, Server, open_in, shot_on_failure, timing, wait_figure
 from .test_jupyterlab import ALL_CELLS_RUN, ERRORS
 
 pytestmark = pytest.mark.browser
@@ -23,66 +21,6 @@ NOTEBOOKS = sorted(p.relative_to(ROOT / "notebooks").as_posix()
 RUN_ALL_MS = 240_000  # bound of one notebook's Run All (the slowest takes well under a minute)
 # console messages that are not the kit's: a kernel restart's websocket noise
 BENIGN = ("Failed to load resource", "WebSocket connection")
-
-
-def console_errors(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-    return errors
-
-
-# the notebook a test opened, in front of the shared JupyterLab page
-OPENED = """path => {
-  const w = window.jupyterapp.shell.currentWidget;
-  const k = w && w.context && w.context.path === path && w.sessionContext.session
-    && w.sessionContext.session.kernel;
-  return !!(k && k.status === 'idle' && w.content.widgets.length > 0);
-}"""
-# stop its kernel and close it unsaved (the next notebook starts a fresh kernel)
-CLOSE = """async () => {
-  const w = window.jupyterapp.shell.currentWidget;
-  await w.sessionContext.shutdown();
-  w.context.model.dirty = false;
-  w.dispose();
-}"""
-
-
-@pytest.fixture(scope="module")
-def lab_page(browser: Any, lab_server: Server) -> Iterator[tuple[Any, list[str]]]:
-    """One JupyterLab page for every notebook a process runs (JupyterLab loads once, each
-    notebook opens in it), and the console errors it logs."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    pg = context.new_page()
-    errors = console_errors(pg)
-    pg.goto(f"{lab_server.url}/lab?reset")
-    pg.wait_for_function("() => !!window.jupyterapp")
-    pg.evaluate("async () => { await window.jupyterapp.restored; }")  # the layout is set
-    try:
-        yield pg, errors
-    finally:
-        context.close()
-
-
-@contextlib.contextmanager
-def shot_on_failure(page: Any, request: pytest.FixtureRequest) -> Iterator[None]:
-    """A failing test's screenshot of the shared page goes to the artefacts folder."""
-    try:
-        yield
-    except Exception:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-FAILED.png"))
-        raise
-
-
-def open_in(page: Any, path: str) -> None:
-    """Open *path* in the shared JupyterLab page and wait for its kernel to be idle."""
-    page.evaluate(
-        "async p => { await window.jupyterapp.commands.execute('docmanager:open', {path: p}); }",
-        path,
-    )
-    page.wait_for_function(OPENED, arg=path, timeout=120_000)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS)
