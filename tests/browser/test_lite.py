@@ -2,7 +2,9 @@
 Python in the page: notebooks run whole with no error and no request leaving the machine.
 
 The build is ``$CLAIMS_SITE_DIR/lite`` where ``.ci/run`` built it, or the session's own
-site build (``support.built_site``, once for all processes). JupyterLite
+site build (``support.built_site``, once for all processes). Each process loads JupyterLite
+once (``lite_page``) and opens each of its notebooks there, with a Pyodide kernel of its
+own, as a reader opens a second notebook. JupyterLite
 is served over HTTP on 127.0.0.1, as browsers run WebAssembly workers only from there.
 """
 
@@ -17,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from .support import ARTIFACTS, built_site, timing
-from .test_jupyterlab import ALL_CELLS_RUN, ERRORS, NOTEBOOK_READY
+from .support import ARTIFACTS, CLOSE, TIMEOUT_MS, built_site, open_in, shot_on_failure, timing
+from .test_jupyterlab import ALL_CELLS_RUN, ERRORS
 
 pytestmark = pytest.mark.browser
 
@@ -58,17 +60,44 @@ def lite_url(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         server.server_close()
 
 
-@pytest.mark.parametrize("name", ["01-numa-buddy-heap", "03-claim-sets", "05-redemption"])
-def test_a_notebook_runs_whole_in_jupyterlite(page: Any, lite_url: str, name: str) -> None:
+@pytest.fixture(scope="session")
+def lite_page(browser: Any, lite_url: str) -> Iterator[tuple[Any, list[str]]]:
+    """One JupyterLite page for the notebooks a process runs (the app loads once; each
+    notebook opens in it with a Pyodide kernel of its own), and the requests it made
+    that left the machine."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    pg = context.new_page()
     outside: list[str] = []
-    page.on(
+    pg.on(
         "request",
         lambda r: None if r.url.startswith((lite_url, "data:", "blob:")) else outside.append(r.url),
     )
+    pg.goto(f"{lite_url}/lab/index.html")
+    pg.wait_for_function("() => !!window.jupyterapp", timeout=120_000)
+    pg.evaluate("async () => { await window.jupyterapp.restored; }")
+    try:
+        yield pg, outside
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("name", ["01-numa-buddy-heap", "03-claim-sets", "05-redemption"])
+def test_a_notebook_runs_whole_in_jupyterlite(
+    lite_page: tuple[Any, list[str]], name: str, request: pytest.FixtureRequest
+) -> None:
+    page, outside = lite_page
     t0 = time.monotonic()
-    page.goto(f"{lite_url}/lab/index.html?path={name}.ipynb")
-    page.wait_for_function(NOTEBOOK_READY, timeout=120_000)
+    open_in(page, f"{name}.ipynb")
     ready = time.monotonic() - t0
+    try:
+        with shot_on_failure(page, request):
+            _run_whole(page, name, outside, ready, t0)
+    finally:
+        page.evaluate(CLOSE)
+
+
+def _run_whole(page: Any, name: str, outside: list[str], ready: float, t0: float) -> None:
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     page.wait_for_function(ALL_CELLS_RUN, timeout=LITE_RUN_MS, polling=500)
     took = time.monotonic() - t0 - ready
@@ -80,7 +109,7 @@ def test_a_notebook_runs_whole_in_jupyterlite(page: Any, lite_url: str, name: st
     )
     assert ran > 10
     assert outside == [], f"requests left the machine: {outside[:5]}"
-    timing(f"JupyterLite: {name} kernel ready", ready, 30.0)
+    timing(f"JupyterLite: {name} opened, its kernel ready", ready, 30.0)
     timing(f"JupyterLite: Run All of {name}", took, 60.0)
     if name == "05-redemption":  # a figure, drawn by JupyterLite's plotly extension
         page.evaluate(FIRST_FIGURE_INTO_VIEW)
