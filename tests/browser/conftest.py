@@ -30,9 +30,11 @@ from .support import (
     ROOT,
     TIMEOUT_MS,
     Server,
+    app_page,
     console_errors,
     jupyter_command,
     jupyter_env,
+    load_app,
     missing,
     start_server,
     stop_process_group,
@@ -75,24 +77,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh page; on failure its screenshot goes to the artefacts folder."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
-    pg = context.new_page()
     (ARTIFACTS / f"{request.node.name}-FAILED.png").unlink(missing_ok=True)
-    try:
-        yield pg
-    finally:
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            try:
-                pg.screenshot(
-                    path=str(ARTIFACTS / f"{request.node.name}-FAILED.png"), timeout=10_000
-                )
-            except Exception as e:  # the screenshot is a courtesy; the failure is reported
-                print(f"no failure screenshot: {e}")
-        context.close()
+    with app_page(browser) as pg:
+        try:
+            yield pg
+        finally:
+            rep = getattr(request.node, "rep_call", None)
+            if rep is not None and rep.failed:
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                try:
+                    pg.screenshot(
+                        path=str(ARTIFACTS / f"{request.node.name}-FAILED.png"), timeout=10_000
+                    )
+                except Exception as e:  # the screenshot is a courtesy; the failure is reported
+                    print(f"no failure screenshot: {e}")
 
 
 @pytest.fixture(scope="session")
@@ -154,14 +152,7 @@ def lab_page(browser: Any, lab_server: Server) -> Iterator[tuple[Any, list[str]]
     """One JupyterLab page for every notebook a process opens (JupyterLab loads once; each
     test opens its notebook in it with ``support.open_in`` and closes it with
     ``support.CLOSE``), and the console errors it logs."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    pg = context.new_page()
-    errors = console_errors(pg)
-    pg.goto(f"{lab_server.url}/lab?reset")
-    pg.wait_for_function("() => !!window.jupyterapp")
-    pg.evaluate("async () => { await window.jupyterapp.restored; }")  # the layout is set
-    try:
+    with app_page(browser) as pg:
+        errors = console_errors(pg)
+        load_app(pg, f"{lab_server.url}/lab?reset")
         yield pg, errors
-    finally:
-        context.close()

@@ -323,7 +323,40 @@ def control(scope: Any, label: str, kind: str = "text") -> Any:
     return box.locator("select" if kind == "dropdown" else "input")
 
 
-# ------------------------------------------- the shared JupyterLab page (conftest.lab_page)
+# ------------------------------ notebooks in a shared JupyterLab or JupyterLite page
+# JupyterLab's own objects (``--LabApp.expose_app_in_browser``): the notebook in front
+# done when the kernel is idle and every code cell ran, or as soon as a cell failed that was
+# not meant to (a cell tagged raises-exception shows its error, and Run All goes on past it)
+ALL_CELLS_RUN = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const k = w.sessionContext.session && w.sessionContext.session.kernel;
+  if (!k || k.status !== 'idle') return false;
+  const cells = w.content.model.cells;
+  let ran = true;
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code') continue;
+    const expected = (c.getMetadata('tags') || []).includes('raises-exception');
+    if (!expected && c.toJSON().outputs.some(o => o.output_type === 'error')) return true;
+    if (c.executionCount === null) ran = false;
+  }
+  return ran;
+}"""
+ERRORS = """() => {
+  const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+  const out = [];
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code') continue;
+    const expected = (c.getMetadata('tags') || []).includes('raises-exception');
+    const errs = c.toJSON().outputs.filter(o => o.output_type === 'error');
+    if (expected && !errs.length) out.push(`cell ${i}: tagged raises-exception, raised nothing`);
+    if (!expected) for (const o of errs) out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
+  }
+  return out;
+}"""
+
+
 def console_errors(page: Any) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -365,3 +398,32 @@ def open_in(page: Any, path: str) -> None:
         path,
     )
     page.wait_for_function(OPENED, arg=path, timeout=120_000)
+
+
+def run_all(page: Any, timeout_ms: int, polling_ms: int = 250) -> float:
+    """Run every cell of the notebook in front; the seconds until ``ALL_CELLS_RUN``."""
+    start = time.monotonic()
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.wait_for_function(ALL_CELLS_RUN, timeout=timeout_ms, polling=polling_ms)
+    return time.monotonic() - start
+
+
+@contextlib.contextmanager
+def app_page(browser: Any) -> Iterator[Any]:
+    """A page in a browser context of its own (1400 x 1000, every wait bounded by
+    ``TIMEOUT_MS``), closed with its context."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    try:
+        pg = context.new_page()
+        yield pg
+    finally:
+        context.close()
+
+
+def load_app(page: Any, url: str) -> None:
+    """Load JupyterLab or JupyterLite from *url* and wait until its layout is restored."""
+    page.goto(url)
+    page.wait_for_function("() => !!window.jupyterapp", timeout=120_000)
+    page.evaluate("async () => { await window.jupyterapp.restored; }")

@@ -6,48 +6,21 @@ from typing import Any
 
 import pytest
 
-from .support import ARTIFACTS, CLOSE, control, figure_values, open_in, shot_on_failure, wait_figure
+from .support import (
+    ARTIFACTS,
+    CLOSE,
+    ERRORS,
+    control,
+    figure_values,
+    open_in,
+    run_all,
+    shot_on_failure,
+    wait_figure,
+)
 
 pytestmark = pytest.mark.browser
 
 RUN_ALL_S = 120_000  # ms: every cell of the notebook, including the first FigureWidget render
-
-# JupyterLab's own objects (``--LabApp.expose_app_in_browser``): the notebook in front
-NOTEBOOK_READY = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!(k && k.status === 'idle' && w.content && w.content.widgets.length > 0);
-}"""
-# done when the kernel is idle and every code cell ran, or as soon as a cell failed that was
-# not meant to (a cell tagged raises-exception shows its error, and Run All goes on past it)
-ALL_CELLS_RUN = """() => {
-  const w = window.jupyterapp.shell.currentWidget;
-  const k = w.sessionContext.session && w.sessionContext.session.kernel;
-  if (!k || k.status !== 'idle') return false;
-  const cells = w.content.model.cells;
-  let ran = true;
-  for (let i = 0; i < cells.length; i++) {
-    const c = cells.get(i);
-    if (c.type !== 'code') continue;
-    const expected = (c.getMetadata('tags') || []).includes('raises-exception');
-    if (!expected && c.toJSON().outputs.some(o => o.output_type === 'error')) return true;
-    if (c.executionCount === null) ran = false;
-  }
-  return ran;
-}"""
-ERRORS = """() => {
-  const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
-  const out = [];
-  for (let i = 0; i < cells.length; i++) {
-    const c = cells.get(i);
-    if (c.type !== 'code') continue;
-    const expected = (c.getMetadata('tags') || []).includes('raises-exception');
-    const errs = c.toJSON().outputs.filter(o => o.output_type === 'error');
-    if (expected && !errs.length) out.push(`cell ${i}: tagged raises-exception, raised nothing`);
-    if (!expected) for (const o of errs) out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
-  }
-  return out;
-}"""
 
 
 def test_lab_runs_05_and_steps_the_stepper(
@@ -67,8 +40,7 @@ def test_lab_runs_05_and_steps_the_stepper(
 def _run_and_step(page: Any) -> None:
     from playwright.sync_api import expect
 
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_S, polling=250)
+    run_all(page, RUN_ALL_S)
     assert page.evaluate(ERRORS) == []
 
     # the stepper's output: the output area holding its Step button

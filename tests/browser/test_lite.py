@@ -19,8 +19,18 @@ from typing import Any
 
 import pytest
 
-from .support import ARTIFACTS, CLOSE, TIMEOUT_MS, built_site, open_in, shot_on_failure, timing
-from .test_jupyterlab import ALL_CELLS_RUN, ERRORS
+from .support import (
+    ARTIFACTS,
+    CLOSE,
+    ERRORS,
+    app_page,
+    built_site,
+    load_app,
+    open_in,
+    run_all,
+    shot_on_failure,
+    timing,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -65,21 +75,16 @@ def lite_page(browser: Any, lite_url: str) -> Iterator[tuple[Any, list[str]]]:
     """One JupyterLite page for the notebooks a process runs (the app loads once; each
     notebook opens in it with a Pyodide kernel of its own), and the requests it made
     that left the machine."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    pg = context.new_page()
     outside: list[str] = []
-    pg.on(
-        "request",
-        lambda r: None if r.url.startswith((lite_url, "data:", "blob:")) else outside.append(r.url),
-    )
-    pg.goto(f"{lite_url}/lab/index.html")
-    pg.wait_for_function("() => !!window.jupyterapp", timeout=120_000)
-    pg.evaluate("async () => { await window.jupyterapp.restored; }")
-    try:
+    with app_page(browser) as pg:
+        pg.on(
+            "request",
+            lambda r: (
+                None if r.url.startswith((lite_url, "data:", "blob:")) else outside.append(r.url)
+            ),
+        )
+        load_app(pg, f"{lite_url}/lab/index.html")
         yield pg, outside
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("name", ["01-numa-buddy-heap", "03-claim-sets", "05-redemption"])
@@ -92,15 +97,13 @@ def test_a_notebook_runs_whole_in_jupyterlite(
     ready = time.monotonic() - t0
     try:
         with shot_on_failure(page, request):
-            _run_whole(page, name, outside, ready, t0)
+            _run_whole(page, name, outside, ready)
     finally:
         page.evaluate(CLOSE)
 
 
-def _run_whole(page: Any, name: str, outside: list[str], ready: float, t0: float) -> None:
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    page.wait_for_function(ALL_CELLS_RUN, timeout=LITE_RUN_MS, polling=500)
-    took = time.monotonic() - t0 - ready
+def _run_whole(page: Any, name: str, outside: list[str], ready: float) -> None:
+    took = run_all(page, LITE_RUN_MS, polling_ms=500)
     assert page.evaluate(ERRORS) == [], f"{name}: a cell failed in JupyterLite"
     ran = page.evaluate(
         """() => { const c = window.jupyterapp.shell.currentWidget.content.model.cells;

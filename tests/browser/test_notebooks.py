@@ -5,13 +5,22 @@ Also: a controller's first figure in a fresh kernel, and a controller in the dar
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 
-from .support import ARTIFACTS, CLOSE, ROOT, Server, open_in, shot_on_failure, timing, wait_figure
-from .test_jupyterlab import ALL_CELLS_RUN, ERRORS
+from .support import (
+    ARTIFACTS,
+    CLOSE,
+    ERRORS,
+    ROOT,
+    Server,
+    open_in,
+    run_all,
+    shot_on_failure,
+    timing,
+    wait_figure,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +41,7 @@ def test_notebook_runs_clean_in_jupyterlab(
     page, errors = lab_page
     errors.clear()
     open_in(page, path)
-    start = time.monotonic()
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_MS, polling=250)
-    took = time.monotonic() - start
+    took = run_all(page, RUN_ALL_MS)
     try:
         with shot_on_failure(page, request):
             assert page.evaluate(ERRORS) == [], f"{path}: a cell failed"
@@ -88,10 +94,7 @@ def test_a_controllers_first_figure_in_a_fresh_kernel(
     open_in(page, "fresh-controller.ipynb")
     try:
         with shot_on_failure(page, request):
-            start = time.monotonic()
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-            page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_MS, polling=250)
-            took = time.monotonic() - start
+            took = run_all(page, RUN_ALL_MS)
             graph = page.locator(".jp-OutputArea-output .js-plotly-plot")
             drawn = took + wait_figure(graph, "unclaimed free", [4096, 4096, 8192])
             timing("JupyterLab: a controller's first figure in a fresh kernel", drawn, 2.0)
@@ -131,8 +134,7 @@ def test_a_controller_in_the_dark_theme(
                 " {theme: 'JupyterLab Dark'})"
             )
             page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-            page.wait_for_function(ALL_CELLS_RUN, timeout=RUN_ALL_MS, polling=250)
+            run_all(page, RUN_ALL_MS)
             out = page.locator(".jp-OutputArea-output").filter(
                 has=page.get_by_role("button", name="Step", exact=True)
             )
